@@ -1,0 +1,30 @@
+# The project's commands. Each one installs what is missing first (scripts/setup.sh, cached).
+#   make demo   set up, start Kafka + Redis, run the job on the embedded mini-cluster with demo events
+#   make test   set up, then every test tier (unit, Flink, integration against real servers, JS)
+#   make lint   ruff + mypy
+#   make stack-up / stack-down   the local Kafka broker and Redis alone
+SHELL := /bin/bash
+PY := .venv/bin/python
+
+.PHONY: setup demo test unit lint stack-up stack-down
+setup:
+	@bash scripts/setup.sh
+
+demo: setup
+	@$(PY) -m services.stack up
+	@$(PY) -m pipelines.demo
+
+test: setup
+	@bash scripts/test.sh
+
+unit: setup
+	@$(PY) -m pytest tests/unit -q
+
+lint: setup
+	@$(PY) -m ruff check . && $(PY) -m mypy pipelines udfs services models
+
+stack-up: setup
+	@$(PY) -m services.stack up
+
+stack-down:
+	@$(PY) -m services.stack down

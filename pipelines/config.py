@@ -1,0 +1,64 @@
+"""Configuration of the streaming job: one frozen object, every field overridable as SP_JOB_<FIELD>.
+
+Defaults run the job in Flink's embedded mini-cluster against the local stack
+(``python -m services.stack up``). Production sets the broker, Redis and topics from the
+environment; nothing about brokers or jar paths is hard-coded in job code.
+"""
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from udfs.envconfig import env_field, from_env
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@dataclass(frozen=True)
+class JobConfig:
+    bootstrap_servers: str = env_field("127.0.0.1:9092", "Kafka bootstrap servers.")
+    group_id: str = env_field("shoppulse-job", "Consumer group of the job's Kafka sources.")
+    events_topic: str = env_field("events", "Behavioral events (Avro, key = user or anonymous id).")
+    dlq_topic: str = env_field("events.dlq", "Rejected and late records with the reason and original bytes.")
+    profiles_topic: str = env_field("profiles", "Compacted user profiles, key = user id.")
+    consent_topic: str = env_field("consent", "Compacted consent records, key = user id.")
+    triggers_topic: str = env_field("triggers", "Triggers for delivery services, key = user id.")
+    erasure_topic: str = env_field("erasure", "Right-to-erasure requests.")
+    erasure_done_topic: str = env_field("erasure.done", "Erasure confirmations emitted by the job.")
+    clean_topic: str = env_field("events.clean", "Validated, normalized, deduplicated events (Avro).")
+    starting_offsets: str = env_field("committed", "earliest, latest, or committed (earliest when none).")
+    bounded: bool = env_field(False, "Stop at the offsets current at start (demos, replays, tests).")
+    parallelism: int = env_field(2, "Default operator parallelism.")
+    python_executable: str = env_field(sys.executable, "Interpreter of the Python workers.")
+    jars_dir: str = env_field(str(ROOT / ".jars" / "flink"), "Folder of the Flink connector jars.")
+    delivery: str = env_field("at-least-once", "Kafka sink guarantee: at-least-once or exactly-once.")
+    checkpoint_interval_ms: int = env_field(10_000, "Checkpoint interval (exactly-once commits on it).")
+    transaction_timeout_ms: int = env_field(600_000, "Kafka transaction timeout; must stay below the broker's 15 min cap.")
+    redis_url: str = env_field("redis://127.0.0.1:6379/0", "Redis for UI hints, features, recommendations.")
+    job_name: str = env_field("shoppulse", "Flink job name.")
+
+    def topics(self) -> dict[str, str]:
+        """Role -> topic name, for creating topics and for logs."""
+        return {
+            "events": self.events_topic, "dlq": self.dlq_topic, "clean": self.clean_topic,
+            "profiles": self.profiles_topic, "consent": self.consent_topic,
+            "triggers": self.triggers_topic, "erasure": self.erasure_topic,
+            "erasure_done": self.erasure_done_topic,
+        }
+
+    def connector_jars(self) -> list[str]:
+        """file:// URLs of every jar in ``jars_dir``; a clear error if setup has not run."""
+        jars = sorted(Path(self.jars_dir).glob("*.jar"))
+        if not any("flink-sql-connector-kafka" in j.name for j in jars):
+            raise FileNotFoundError(f"no Flink Kafka connector jar in {self.jars_dir}: run scripts/setup.sh")
+        return [j.resolve().as_uri() for j in jars]
+
+
+def load_job_config(**overrides: object) -> JobConfig:
+    cfg = from_env(JobConfig, "SP_JOB", **overrides)
+    if cfg.delivery not in ("at-least-once", "exactly-once"):
+        raise ValueError(f"SP_JOB_DELIVERY={cfg.delivery!r}: expected at-least-once or exactly-once")
+    if cfg.transaction_timeout_ms >= 900_000:
+        raise ValueError("SP_JOB_TRANSACTION_TIMEOUT_MS must be below the broker's 15 min cap (900000)")
+    return cfg
