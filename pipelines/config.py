@@ -28,6 +28,7 @@ class JobConfig:
     erasure_done_topic: str = env_field("erasure.done", "Erasure confirmations emitted by the job.")
     clean_topic: str = env_field("events.clean", "Validated, normalized, deduplicated events (Avro).")
     starting_offsets: str = env_field("committed", "earliest, latest, or committed (earliest when none).")
+    start_timestamp_ms: int = env_field(0, "If > 0, start reading at this record timestamp (overrides starting_offsets).")
     bounded: bool = env_field(False, "Stop at the offsets current at start (demos, replays, tests).")
     parallelism: int = env_field(2, "Default operator parallelism.")
     python_executable: str = env_field(sys.executable, "Interpreter of the Python workers.")

@@ -24,14 +24,14 @@ if ! command -v redis-server >/dev/null && [ ! -x /usr/bin/redis-server ]; then
     || die "could not install redis-server with apt-get"
 fi
 
-req_hash=$(cat requirements.txt requirements-train.txt requirements-dev.txt | "$PY" -c \
+req_hash=$(cat requirements.txt requirements-train.txt requirements-dev.txt constraints.txt | "$PY" -c \
   'import hashlib,sys; print(hashlib.sha256(sys.stdin.buffer.read()+sys.version.encode()).hexdigest()[:16])')
 venv="$CACHE/venv-$req_hash"
 if [ ! -f "$venv/.complete" ]; then
   step "creating Python environment $venv (first time: several minutes, torch is large)"
   rm -rf "$venv" && "$PY" -m venv "$venv"
   "$venv/bin/pip" install -q --upgrade pip
-  "$venv/bin/pip" install --progress-bar off -r requirements-dev.txt \
+  "$venv/bin/pip" install --progress-bar off -r requirements-dev.txt -c constraints.txt \
     | grep -E '^(Collecting|Successfully)' | sed 's/^/    /' || true
   "$venv/bin/python" -c 'import pyflink, pemja, torch, onnx, onnxruntime, fastavro, kafka, redis, aiohttp' \
     || die "Python environment $venv is incomplete (see pip output above)"

@@ -1,0 +1,47 @@
+"""The Flink execution environment every job of the project runs in.
+
+Thread mode (``python.execution-mode: thread``) runs Python functions inside the JVM through
+pemja: about 20x the throughput of process mode for keyed state (DESIGN.md 5). The Python
+workers use this job's own interpreter and site-packages, or they fail to import pyflink.
+"""
+from __future__ import annotations
+
+import os
+import site
+import sys
+
+from pyflink.common import Configuration
+from pyflink.datastream import CheckpointingMode, StreamExecutionEnvironment
+from pyflink.table import StreamTableEnvironment
+
+from pipelines.config import JobConfig
+
+
+def _python_path() -> str:
+    paths = [str(p) for p in site.getsitepackages()] + [p for p in sys.path if p.endswith("site-packages")]
+    here = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    return os.pathsep.join(dict.fromkeys([here, *paths]))
+
+
+def flink_configuration(cfg: JobConfig) -> Configuration:
+    conf = Configuration()
+    conf.set_string("python.execution-mode", "thread")
+    conf.set_string("python.executable", cfg.python_executable)
+    conf.set_string("python.client.executable", cfg.python_executable)
+    conf.set_string("python.pythonpath", _python_path())
+    conf.set_string("pipeline.name", cfg.job_name)
+    conf.set_string("parallelism.default", str(cfg.parallelism))
+    conf.set_string("pipeline.jars", ";".join(cfg.connector_jars()))
+    conf.set_string("taskmanager.memory.managed.fraction", "0.1")
+    return conf
+
+
+def create_env(cfg: JobConfig) -> tuple[StreamExecutionEnvironment, StreamTableEnvironment]:
+    """Stream + table environments configured for ``cfg`` (mini-cluster when run locally)."""
+    os.environ.setdefault("PYFLINK_CLIENT_EXECUTABLE", cfg.python_executable)
+    env = StreamExecutionEnvironment.get_execution_environment(flink_configuration(cfg))
+    env.set_parallelism(cfg.parallelism)
+    if cfg.delivery == "exactly-once" or cfg.checkpoint_interval_ms > 0:
+        env.enable_checkpointing(cfg.checkpoint_interval_ms, CheckpointingMode.EXACTLY_ONCE)
+    t_env = StreamTableEnvironment.create(env)
+    return env, t_env
