@@ -57,7 +57,7 @@ def sink_options(cfg: JobConfig, topic: str, name: str) -> dict[str, str]:
         "connector": "kafka", "topic": topic, "properties.bootstrap.servers": cfg.bootstrap_servers,
         "key.format": "raw", "key.fields": "k", "value.format": "raw", "value.fields-include": "EXCEPT_KEY",
         "sink.delivery-guarantee": cfg.delivery,
-        "properties.linger.ms": "5", "properties.compression.type": "lz4",
+        "properties.linger.ms": "5",
     }
     if cfg.delivery == "exactly-once":
         opts["sink.transactional-id-prefix"] = f"{cfg.job_name}-{name}"
