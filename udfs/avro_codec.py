@@ -83,6 +83,10 @@ class SchemaRegistry:
         except KeyError:
             raise KeyError(f"unknown schema {name!r}; known: {sorted(self._by_name)}") from None
 
+    def by_fingerprint(self, fp: bytes) -> Any:
+        """The registered schema with fingerprint ``fp`` (KeyError if none)."""
+        return self._by_fp[fp]
+
     def fingerprint(self, name: str) -> bytes:
         canonical = to_parsing_canonical_form(self.schema(name))
         return rabin_fingerprint(canonical.encode()).to_bytes(8, "little")
