@@ -18,24 +18,25 @@ log = logging.getLogger("services.collector")
 
 
 async def serve(cfg: CollectorConfig, key: bytes) -> None:
-    """Serve until SIGINT/SIGTERM, then stop taking requests and flush the producer."""
+    """Serve until SIGINT/SIGTERM, then stop taking requests and close the producer."""
     producer = make_producer(cfg)
     runner = web.AppRunner(create_app(cfg, producer, key), access_log=None)
-    await runner.setup()
-    site = web.TCPSite(runner, cfg.host, cfg.port)
-    await site.start()
-    for address in runner.addresses:  # the real port when cfg.port is 0
-        host, port = address[:2]
-        log.info("collector listening on http://%s:%s (topic %s, brokers %s)", host, port, cfg.topic,
-                 cfg.bootstrap_servers)
-    stop = asyncio.Event()
     loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
     try:
+        await runner.setup()
+        try:
+            await web.TCPSite(runner, cfg.host, cfg.port).start()
+        except OSError as exc:
+            raise ConfigError(f"cannot listen on {cfg.host}:{cfg.port}: {exc.strerror or exc}") from None
+        for address in runner.addresses:  # the real port when cfg.port is 0
+            log.info("collector listening on http://%s:%s (topic %s, brokers %s)", address[0], address[1],
+                     cfg.topic, cfg.bootstrap_servers)
+        stop = asyncio.Event()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
         await stop.wait()
-    finally:
         log.info("collector stopping")
+    finally:
         await runner.cleanup()
         await loop.run_in_executor(None, lambda: producer.close(timeout=cfg.request_timeout_s))
 
@@ -53,7 +54,11 @@ def main(argv: list[str] | None = None) -> int:
     except (ConfigError, ValueError) as exc:
         print(f"collector: cannot start: {exc}", file=sys.stderr)
         return 2
-    asyncio.run(serve(cfg, key))
+    try:
+        asyncio.run(serve(cfg, key))
+    except ConfigError as exc:
+        print(f"collector: {exc}", file=sys.stderr)
+        return 2
     return 0
 
 

@@ -51,6 +51,13 @@ def make_producer(cfg: CollectorConfig) -> Any:
     )
 
 
+def describe(exc: BaseException) -> str:
+    """``Type: message`` once (kafka-python's errors already start with their type name)."""
+    text = str(exc)
+    name = type(exc).__name__
+    return text if text.startswith(name) else f"{name}: {text}" if text else name
+
+
 def _resolve(fut: asyncio.Future[Any], result: Any, error: BaseException | None) -> None:
     if fut.done():  # the request already gave up (deadline passed)
         return
@@ -98,8 +105,8 @@ class KafkaDelivery:
             waited = f"{len(records)} record(s) in {self.timeout_s:g}s"
             raise DeliveryError(f"broker did not acknowledge {waited}") from None
         except Exception as exc:
-            log.warning("produce to %s failed: %s: %s", self.topic, type(exc).__name__, exc)
-            raise DeliveryError(f"{type(exc).__name__}: {exc}") from exc
+            log.warning("produce to %s failed: %s", self.topic, describe(exc))
+            raise DeliveryError(describe(exc)) from exc
 
     def close(self) -> None:
         self._pool.shutdown(wait=False, cancel_futures=True)

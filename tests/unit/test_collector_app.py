@@ -220,3 +220,18 @@ def test_missing_pseudonym_key_refuses_to_start(monkeypatch: pytest.MonkeyPatch,
     assert main([]) == 2
     assert "SP_PSEUDONYM_KEY is not set" in capsys.readouterr().err
     assert create_app(load_config({"SP_COLLECTOR_ALLOW_DEV_KEY": "true"}), StandInProducer()) is not None
+
+
+def test_oversized_chunked_body_without_length_gets_413() -> None:
+    async def chunks() -> Any:
+        for _ in range(8):
+            yield b" " * 500
+
+    async def scenario() -> None:
+        async with client_for(StandInProducer(), max_body_bytes=1000) as client:
+            json_type = {"Content-Type": "application/json"}
+            resp = await client.post("/v1/events", data=chunks(), headers=json_type)
+            assert resp.status == 413
+            assert "exceeds the limit of 1000 bytes" in (await resp.json())["error"]
+
+    run(scenario)
