@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
+from functools import lru_cache
 from typing import Any, Protocol
 
 import numpy as np
@@ -52,11 +53,17 @@ class Popularity:
         return [self.ranking[:k] for _ in prefixes]
 
 
+@lru_cache(maxsize=512)
+def _pairs(n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Position pairs (a, b) with a < b among n positions (cached: sessions repeat lengths)."""
+    return np.triu_indices(n, 1)  # each (n * (n - 1) / 2,)
+
+
 def _cooccurrence(sessions: list[np.ndarray], n_items: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(row, col, count) of item pairs sharing sessions, both directions, from unique-item arrays."""
     codes = []
     for items in sessions:
-        a, b = np.triu_indices(len(items), 1)  # pairs of positions, a < b
+        a, b = _pairs(len(items))
         codes.append(items[a] * n_items + items[b])
     if not codes:
         return np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0, np.int64)

@@ -235,6 +235,14 @@ def _write_json(path: str, data: EvalData, ks: list[int], results: dict[str, dic
         json.dump(payload, out, indent=2, sort_keys=True)
 
 
+def _report(data: EvalData, results: dict[str, dict[str, float]], ks: list[int], seconds: float) -> None:
+    print("\n".join(data.notes))
+    if not any("AUC" in row for row in results.values()):
+        print("intent: the test set lacks purchasing or non-purchasing prefixes; no AUC/PR-AUC")
+    print(format_table(results, ks))
+    print(f"({seconds:.1f} s)")
+
+
 def main(argv: list[str] | None = None, load: Callable[[str, str | None], Any] = load_model) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -250,11 +258,7 @@ def main(argv: list[str] | None = None, load: Callable[[str, str | None], Any] =
         return 2
     model = load(args.model, args.model_loader) if args.model else None
     results = evaluate(data, ks, model)
-    print("\n".join(data.notes))
-    if not any("AUC" in row for row in results.values()):
-        print("intent: the test set lacks purchasing or non-purchasing prefixes; no AUC/PR-AUC")
-    print(format_table(results, ks))
-    print(f"({time.monotonic() - started:.1f} s)")
+    _report(data, results, ks, time.monotonic() - started)
     if args.json:
         _write_json(args.json, data, ks, results)
     return 0
