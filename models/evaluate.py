@@ -34,7 +34,7 @@ import numpy as np
 
 from models.baselines import IntentRate, ItemKNN, ItemRecommender, Popularity
 from models.data import DataFormatError, Session, Step, filter_sessionrec, fingerprint, read_sessions
-from models.data.protocol import intent_targets, next_item_targets
+from models.data.protocol import count_targets, intent_targets, next_item_targets
 from models.data.split import FilterReport, temporal_split
 from models.data.textio import Progress
 from models.metrics import mrr_at_k, pr_auc, recall_at_k, roc_auc, target_ranks
@@ -89,9 +89,11 @@ class EvalData:
 def prepare(train: list[Session], test: list[Session], notes: list[str]) -> EvalData:
     """Apply the session-rec filters and record sizes and fingerprints in ``notes``."""
     train_f, test_f, report = filter_sessionrec(train, test)
+    targets, cases, positives = count_targets(test_f)
     notes = notes + [report.describe(),
                      f"train: {len(train_f)} sessions, fingerprint {fingerprint(train_f)[:16]}",
-                     f"test: {len(test_f)} sessions, fingerprint {fingerprint(test_f)[:16]}"]
+                     f"test: {len(test_f)} sessions, fingerprint {fingerprint(test_f)[:16]}; "
+                     f"{targets} next-item targets, {cases} intent cases ({positives} purchase-bound)"]
     return EvalData(train_f, test_f, report, notes)
 
 

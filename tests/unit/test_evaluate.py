@@ -100,6 +100,7 @@ def test_command_with_model_loader_prints_table_and_json(tmp_path: Path, monkeyp
     assert "| model | 0.3333 | 0.3333 | 0.3333 | 0.3333 | 0.7500 | 0.7500 |" in printed
     assert "| popularity | 0.6667 | 0.6667 | 0.6667 | 0.6667 | - | - |" in printed
     assert "1 test events whose item is not in training" in printed
+    assert "3 next-item targets, 4 intent cases (2 purchase-bound)" in printed
     saved = json.loads(out.read_text())
     assert saved["ks"] == [3, 1] and len(saved["test_fingerprint"]) == 64
     assert saved["results"]["item-kNN"]["Recall@3"] == 1.0
