@@ -1,7 +1,6 @@
 """Validation of single events: conversions, pseudonymization, PII stripping and every problem kind."""
 from __future__ import annotations
 
-import time
 import uuid
 from typing import Any
 
@@ -179,11 +178,3 @@ def test_string_cap_is_configurable() -> None:
     tight = ctx(limits=Limits(max_string_len=8))
     assert "longer than 8" in problems(event(session_id="123456789"), tight)["session_id"]
 
-
-def test_validation_is_fast_enough_for_a_busy_collector() -> None:
-    sample = event(event_type="product_view", product={"product_id": "p1", "price": 10.0},
-                   url="https://shop.example/p/1?color=red", email="a@b.example")
-    start = time.perf_counter()
-    for _ in range(2000):
-        validate_event(sample, ctx())
-    assert (time.perf_counter() - start) / 2000 < 0.002  # well under 2 ms per event
