@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from functools import lru_cache
 from typing import Any
 
 from udfs.ingest_config import IngestConfig, Problem
@@ -33,6 +34,7 @@ def _trim(value: str | None) -> str | None:
     return value or None
 
 
+@lru_cache(maxsize=65_536)  # a shop has far fewer distinct category strings than events
 def normalize_category(path: str | None) -> str | None:
     """"Home & Garden > Living Room " -> "home & garden/living room"; "a.b" -> "a/b"; blank -> None.
 
