@@ -23,6 +23,7 @@ __all__ = ["INGEST_ENV_PREFIX", "IngestConfig", "Problem", "dead_letter", "is_la
 
 EVENT_SCHEMA = "behavior_event"
 _UNKNOWN_SYMBOL = "not found in reader symbol list"
+MAX_DETAIL_CHARS = 1_000  # details quote field values, which can be as long as the message
 
 
 def load_ingest_config(environ: Mapping[str, str] | None = None, **overrides: Any) -> IngestConfig:
@@ -33,7 +34,7 @@ def load_ingest_config(environ: Mapping[str, str] | None = None, **overrides: An
 def dead_letter(problem: Problem, original: bytes, cfg: IngestConfig, now_ms: int, topic: str | None = None,
                 partition: int | None = None, offset: int | None = None) -> dict[str, Any]:
     """A dead_letter.avsc record for ``problem``; ``original`` is kept up to the configured cap."""
-    return {"reason": problem.reason, "detail": problem.detail, "stage": problem.stage,
+    return {"reason": problem.reason, "detail": problem.detail[:MAX_DETAIL_CHARS], "stage": problem.stage,
             "source_topic": topic, "source_partition": partition, "source_offset": offset,
             "original": bytes(original[:cfg.dlq_original_max_bytes]), "original_size": len(original),
             "failed_at": now_ms}
@@ -44,7 +45,7 @@ def _decode_problem(err: DecodeError) -> Problem:
     reason = err.reason
     if reason == "invalid_avro" and _UNKNOWN_SYMBOL in err.detail:
         reason = "unknown_event_type" if "EventType" in err.detail else "unknown_enum_symbol"
-    return Problem(reason, err.detail[:500], "decode")
+    return Problem(reason, err.detail, "decode")
 
 
 def _decode(raw: bytes, cfg: IngestConfig) -> dict[str, Any] | Problem:

@@ -59,7 +59,7 @@ def _check_price(name: str, price: float | None, currency: str | None, cfg: Inge
         return Problem("invalid_price", f"{name}={price} is not a finite number")
     if price < 0:
         return Problem("negative_price", f"{name}={price} is negative")
-    rate = cfg.rates.get((currency or cfg.base_currency).strip().upper(), 1.0)
+    rate = cfg.rates.get((currency or "").strip().upper() or cfg.base_currency, 1.0)
     if price * rate > cfg.max_price:
         unit = f" {currency}" if currency else ""
         cap = f"{cfg.max_price} {cfg.base_currency}"

@@ -52,9 +52,9 @@ def to_base_currency(price: float | None, currency: str | None, cfg: IngestConfi
                      field: str) -> tuple[float | None, str | None] | Problem:
     """(price in the base currency, original code when it differed) or a Problem for an unknown code.
 
-    A missing currency means the base currency (the shop's own).
+    A missing or blank currency means the base currency (the shop's own).
     """
-    code = (currency or cfg.base_currency).strip().upper()
+    code = (currency or "").strip().upper() or cfg.base_currency
     rate = cfg.rates.get(code)
     if rate is None:
         return Problem("unknown_currency", f"{field}={currency!r} has no FX rate to {cfg.base_currency}",

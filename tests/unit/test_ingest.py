@@ -11,7 +11,7 @@ import pytest
 import udfs.ingest
 from tests.unit.ingest_samples import SAMPLE_NOW_MS, base_event, line, product, rees46_events
 from udfs.avro_codec import SCHEMA_DIR, registry
-from udfs.ingest import IngestConfig, dead_letter, is_late, late_dead_letter, process_raw
+from udfs.ingest import MAX_DETAIL_CHARS, IngestConfig, dead_letter, is_late, late_dead_letter, process_raw
 from udfs.ingest_config import Problem
 
 CFG = IngestConfig()
@@ -176,6 +176,12 @@ def test_late_dead_letter_never_raises_on_a_broken_event() -> None:
 def test_dead_letter_builder_truncates_to_the_cap() -> None:
     letter = dead_letter(Problem("x", "y", "decode"), b"a" * 10, IngestConfig(dlq_original_max_bytes=4), NOW)
     assert (letter["original"], letter["original_size"]) == (b"aaaa", 10)
+
+
+def test_details_quoting_huge_values_stay_bounded() -> None:
+    huge = "Z" * 100_000
+    letter = dlq_of(encode(base_event(event_type="product_view", product=product(currency=huge))))
+    assert letter["reason"] == "unknown_currency" and len(letter["detail"]) == MAX_DETAIL_CHARS
 
 
 def test_process_raw_does_not_keep_state_between_calls() -> None:

@@ -41,6 +41,7 @@ def test_prices_convert_to_the_base_currency() -> None:
     assert to_base_currency(100.0, " usd ", CFG, "f") == (92.0, "USD")
     assert to_base_currency(100.0, "EUR", CFG, "f") == (100.0, None)
     assert to_base_currency(100.0, None, CFG, "f") == (100.0, None)  # the shop's own currency
+    assert to_base_currency(100.0, "  ", CFG, "f") == (100.0, None)
     assert to_base_currency(None, "GBP", CFG, "f") == (None, "GBP")
 
 
