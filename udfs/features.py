@@ -118,6 +118,16 @@ def affinity_at(state: UserState, now_ms: int, cfg: EngineConfig = DEFAULT_CONFI
     return sorted(((c, v * factor) for c, v in state.affinity.items()), key=lambda cv: (-cv[1], cv[0]))
 
 
+def top_affinity(state: UserState, now_ms: int,
+                 cfg: EngineConfig = DEFAULT_CONFIG) -> tuple[str, float] | None:
+    """The strongest category and its affinity at ``now_ms`` (ties by name), or None."""
+    if not state.affinity:
+        return None
+    category = min(state.affinity, key=lambda c: (-state.affinity[c], c))
+    factor = 0.5 ** (max(0, now_ms - state.affinity_at) / cfg.affinity_half_life_ms)
+    return category, state.affinity[category] * factor
+
+
 def features(state: UserState, now_ms: int, cfg: EngineConfig = DEFAULT_CONFIG) -> dict[str, float]:
     """The feature map of ``state`` at event time ``now_ms``."""
     out = _session_features(state)

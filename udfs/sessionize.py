@@ -156,7 +156,11 @@ def _apply_purchase(state: UserState, event: dict[str, Any], t: int, cfg: Engine
 
 
 def _recent(log: list[Any], t: int, cfg: EngineConfig) -> list[Any]:
-    return [entry for entry in log if entry[1] > t - cfg.browse_window_ms]
+    """``log`` (oldest first) without the entries that left the browse window; as is if none did."""
+    cutoff = t - cfg.browse_window_ms
+    if not log or log[0][1] > cutoff:
+        return log
+    return [entry for entry in log if entry[1] > cutoff]
 
 
 def bump_affinity(state: UserState, category: str, weight: float, t: int, cfg: EngineConfig) -> None:
@@ -184,12 +188,14 @@ def _affinity_categories(event: dict[str, Any]) -> list[str]:
 def _track_browse(state: UserState, event: dict[str, Any], t: int, cfg: EngineConfig) -> str | None:
     product = event.get("product") or {}
     key = category_key(product.get("category"), cfg.browse_category_depth)
-    state.offers = {c: ft for c, ft in state.offers.items() if ft > t - cfg.browse_window_ms}
+    if state.offers:
+        state.offers = {c: ft for c, ft in state.offers.items() if ft > t - cfg.browse_window_ms}
     if event["event_type"] != "product_view" or key is None:
         return None
     price = product.get("price")
-    entry = (id_hash(key), t, None if price is None else float(price))
-    state.views = (_recent(state.views, t, cfg) + [entry])[-cfg.max_views:]
+    state.views = _recent(state.views, t, cfg)
+    state.views.append((id_hash(key), t, None if price is None else float(price)))
+    del state.views[:-cfg.max_views]
     return key
 
 

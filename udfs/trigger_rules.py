@@ -16,19 +16,19 @@ Every trigger carries the rule text with its thresholds, the feature map, scores
 """
 from __future__ import annotations
 
-import hashlib
+import zlib
 from typing import Any
 
 from udfs.engine_config import EngineConfig
-from udfs.features import affinity_at, quantile
+from udfs.features import quantile, top_affinity
 from udfs.policy import Gate, trigger_id
-from udfs.scoring import SessionScorer, SessionScores
+from udfs.scoring import NullScorer, SessionScorer, SessionScores
 from udfs.state import UserState, id_hash
 
 
 def score(state: UserState, scorer: SessionScorer) -> SessionScores | None:
     """The scorer's view of the current session (None with no steps or no model)."""
-    if state.session is None or not state.session.steps:
+    if state.session is None or not state.session.steps or isinstance(scorer, NullScorer):
         return None
     return scorer.score(state.scorer_steps())
 
@@ -108,9 +108,9 @@ def remember_offer(state: UserState, category: str, t: int, cfg: EngineConfig) -
 def ui_hints(state: UserState, t: int, cfg: EngineConfig) -> dict[str, str]:
     """Banner/layout hints from the state at event time ``t``."""
     hints: dict[str, str] = {}
-    ranked = affinity_at(state, t, cfg)
-    if ranked and ranked[0][1] >= cfg.ui_min_affinity:
-        hints["banner"] = f"category:{ranked[0][0]}"
+    top = top_affinity(state, t, cfg)
+    if top is not None and top[1] >= cfg.ui_min_affinity:
+        hints["banner"] = f"category:{top[0]}"
     first_visit = state.prev_end is None and state.last_purchase is None
     bought = state.last_purchase is not None
     hints["visitor"] = "new" if first_visit else "customer" if bought else "returning"
@@ -126,7 +126,7 @@ def ui_hints(state: UserState, t: int, cfg: EngineConfig) -> dict[str, str]:
 def hints_signature(hints: dict[str, str]) -> str:
     """Short stable digest of a hints map (what the state remembers as last emitted)."""
     text = "\x1f".join(f"{k}={v}" for k, v in sorted(hints.items()))
-    return hashlib.sha256(text.encode()).hexdigest()[:12]
+    return f"{zlib.crc32(text.encode()):08x}"
 
 
 def ui_rule(hints: dict[str, str], cfg: EngineConfig) -> str:

@@ -28,7 +28,7 @@ from typing import Any
 
 from udfs.engine_config import TRIGGERS_ENV_PREFIX, EngineConfig
 from udfs.envconfig import from_env
-from udfs.features import features, rate_features
+from udfs.features import features
 from udfs.identity import merge
 from udfs.policy import channel_allowed, gate, in_holdout, record
 from udfs.scoring import SessionScorer, SessionScores
@@ -171,7 +171,8 @@ class TriggerEngine:
         s = state.session
         if s is not None and not s.ended:
             due.append((s.last + self.cfg.session_gap_ms, 1))
-        return sorted(x for x in due if (x[0] < t if strict else x[0] <= t))
+        due = [x for x in due if (x[0] < t if strict else x[0] <= t)]
+        return sorted(due) if len(due) > 1 else due
 
     def _advance(self, state: UserState, t: int, strict: bool, now_ms: int, scorer: SessionScorer,
                  d: Decision) -> None:
@@ -204,13 +205,11 @@ class TriggerEngine:
               scores: SessionScores | None, rule: str, d: Decision, **payload: Any) -> dict[str, Any] | None:
         """Policy, bot check, then the trigger; returns it, or None (reason in ``d.blocked``)."""
         g = gate(state, trigger_type, t, self.cfg)
-        blocked = g.blocked
-        if blocked is None and rate_features(state, self.cfg)["bot_score"] >= self.cfg.bot_threshold:
-            blocked = "bot"
+        feats = features(state, t, self.cfg) if g.blocked is None else {}
+        blocked = g.blocked or ("bot" if feats["bot_score"] >= self.cfg.bot_threshold else None)
         if blocked is not None:
             d.blocked.append((trigger_type, blocked))
             return None
-        feats = features(state, t, self.cfg)
         trig = build(state, trigger_type, decisive, t, now_ms, g, rule, feats, scores, **payload)
         d.triggers.append(trig)
         record(state, trigger_type, t, self.cfg)
@@ -243,9 +242,11 @@ class TriggerEngine:
             remember_offer(state, category, t, self.cfg)
 
     def _ui(self, state: UserState, t: int, now_ms: int, scores: _Scores, d: Decision) -> None:
+        if not channel_allowed(state, "onsite"):
+            return
         hints = ui_hints(state, t, self.cfg)
         sig = hints_signature(hints)
-        if sig == state.hints_sig or not channel_allowed(state, "onsite"):
+        if sig == state.hints_sig:
             return
         sc = scores.get()
         trig = self._emit(state, "ui_personalization", f"{t}|{sig}", t, now_ms, sc, ui_rule(hints, self.cfg),
