@@ -16,6 +16,8 @@ Time: every decision is taken in event time; ``now_ms`` only stamps ``emitted_at
 event later than T, whichever comes first, handles them (before that event is applied), so the
 outcome is the same whether the watermark fires the timer before or after the next event. The
 engine keeps at most one timer per key, at its earliest deadline, re-registered when it fires.
+Watermarks stall on an idle stream; ``next_wakeup`` lets the wrapper add a processing-time
+fallback so an abandonment still fires on time.
 
 Erasure leaves a tombstone: an erased user gets nothing more (events are ignored) until a
 consent record newer than the erasure starts a fresh state. A bot_score at or above
@@ -182,7 +184,12 @@ class TriggerEngine:
             else:
                 end_session(state, self.cfg)
 
-    def _next_wakeup(self, state: UserState) -> int | None:
+    def next_wakeup(self, state: UserState) -> int | None:
+        """Event time of the earliest pending deadline (abandonment, session end), or None.
+
+        For a processing-time fallback on an idle stream: arm a wall-clock timer for this instant
+        and call ``on_timer(state, next_wakeup(state), ...)`` when it fires; the outcome equals
+        the event-time timer's."""
         s = state.session
         ends = [s.last + self.cfg.session_gap_ms] if s is not None and not s.ended else []
         pending = ends + ([state.abandon_deadline] if state.abandon_deadline is not None else [])
@@ -190,7 +197,7 @@ class TriggerEngine:
 
     def _sync_timers(self, state: UserState, d: Decision) -> None:
         """Keep one timer at or before the earliest deadline (a later deadline re-arms on firing)."""
-        want = self._next_wakeup(state)
+        want = self.next_wakeup(state)
         if want is not None and state.timer is not None and state.timer <= want:
             return
         if state.timer is not None:

@@ -111,3 +111,18 @@ def test_events_with_the_same_time_are_ordered_by_id_not_by_arrival() -> None:
     j.events[1]["cart"] = [j.events[1]["cart"][1]]  # two snapshots in the same ms: the later one wins
     forward, backward = run(j.events), run(j.events[::-1])
     assert of_type(forward, "abandoned_cart") and forward.triggers == backward.triggers
+
+
+def test_a_processing_time_fallback_at_next_wakeup_fires_the_same_trigger() -> None:
+    """An idle stream stalls the watermark; the wrapper may fire at next_wakeup on the wall clock."""
+    j = Journey(user_id="u1", start_ms=T0).view("p1", "shoes", 80.0).add("p1", "shoes", 80.0)
+    engine = TriggerEngine(CFG)
+    state = engine.on_consent(None, consent()).state
+    for e in j.events:
+        state = engine.on_event(state, e, e["event_time"], NullScorer()).state
+    assert state is not None
+    wake = engine.next_wakeup(state)
+    assert wake == j.events[-1]["event_time"] + WINDOW
+    [fallback] = engine.on_timer(state, wake, NullScorer(), now_ms=wake + 300).triggers
+    [replayed] = of_type(run(j.events), "abandoned_cart")
+    assert {**fallback, "emitted_at": 0} == {**replayed, "emitted_at": 0}
