@@ -63,18 +63,24 @@ class SchemaRegistry:
     def __init__(self, schema_dir: Path = SCHEMA_DIR) -> None:
         self._by_name: dict[str, Any] = {}
         self._by_fp: dict[bytes, Any] = {}
+        self._fp_cache: dict[str, bytes] = {}
         for path in sorted(Path(schema_dir).glob("*.avsc")):
             self.register(json.loads(path.read_text()), alias=path.stem)
 
     def register(self, schema_json: dict[str, Any], alias: str | None = None) -> bytes:
         """Register a schema (current or an older/newer version); returns its fingerprint."""
-        parsed = fastavro.parse_schema(_strip_logical_types(schema_json), _write_hint=False)
-        canonical = to_parsing_canonical_form(parsed)
-        fp = rabin_fingerprint(canonical.encode()).to_bytes(8, "little")
+        parsed: Any = fastavro.parse_schema(_strip_logical_types(schema_json))
+        fp = self._fp_of(parsed)
         self._by_fp[fp] = parsed
         self._by_name.setdefault(parsed["name"], parsed)
         if alias:
             self._by_name.setdefault(alias, parsed)
+        return fp
+
+    def _fp_by_name(self, name: str) -> bytes:
+        fp = self._fp_cache.get(name)
+        if fp is None:
+            fp = self._fp_cache[name] = self.fingerprint(name)
         return fp
 
     def schema(self, name: str) -> Any:
@@ -83,18 +89,24 @@ class SchemaRegistry:
         except KeyError:
             raise KeyError(f"unknown schema {name!r}; known: {sorted(self._by_name)}") from None
 
+    @staticmethod
+    def _fp_of(schema: Any) -> bytes:
+        canonical = to_parsing_canonical_form(schema)
+        return rabin_fingerprint(canonical.encode()).to_bytes(8, "little")
+
     def by_fingerprint(self, fp: bytes) -> Any:
         """The registered schema with fingerprint ``fp`` (KeyError if none)."""
         return self._by_fp[fp]
 
     def fingerprint(self, name: str) -> bytes:
-        canonical = to_parsing_canonical_form(self.schema(name))
-        return rabin_fingerprint(canonical.encode()).to_bytes(8, "little")
+        return self._fp_of(self.schema(name))
 
     def encode(self, name: str, record: dict[str, Any], schema: Any = None) -> bytes:
         """Single-object encode ``record`` with schema ``name`` (or an explicit writer schema)."""
-        writer = schema if schema is not None else self.schema(name)
-        fp = rabin_fingerprint(to_parsing_canonical_form(writer).encode()).to_bytes(8, "little")
+        if schema is None:
+            writer, fp = self.schema(name), self._fp_by_name(name)
+        else:
+            writer, fp = schema, self._fp_of(schema)
         buf = io.BytesIO()
         buf.write(MAGIC + fp)
         fastavro.schemaless_writer(buf, writer, record)

@@ -11,11 +11,10 @@ from collections.abc import Iterator
 from typing import Any
 
 from pyflink.common import Row
-from pyflink.common.time import Time
 from pyflink.datastream import KeyedProcessFunction, OutputTag, ProcessFunction, RuntimeContext
 from pyflink.common.watermark_strategy import TimestampAssigner
 from pyflink.common.typeinfo import Types
-from pyflink.datastream.state import MapStateDescriptor, StateTtlConfig
+from pyflink.datastream.state import MapStateDescriptor
 
 from pipelines.kafka_io import KEYED_OUT, keyed
 from udfs.avro_codec import registry
@@ -63,20 +62,26 @@ class EventTimeAssigner(TimestampAssigner):
         return int(value["event_time"])
 
 
+def expiry_bucket(ts: int, ttl_ms: int) -> int:
+    """The cleanup timer for an entry seen at ``ts``: ``ts + ttl`` rounded up to a ttl/8 step,
+    so a busy key registers at most about eight cleanup timers per TTL."""
+    step = max(1, ttl_ms // 8)
+    return -(-(ts + ttl_ms) // step) * step
+
+
 class DedupFunction(KeyedProcessFunction):
-    """Per user key: drops events already seen (by id or fingerprint) and routes late ones."""
+    """Per user key: drops events already seen (by id or fingerprint) and routes late ones.
+
+    Seen keys live in MapState with their event time and are purged by event-time timers after
+    ``dedup_ttl_ms`` (Flink's own state TTL cannot be configured from thread-mode Python on a
+    session cluster), so an idle user's dedup state drops to nothing.
+    """
 
     def __init__(self, cfg: IngestConfig) -> None:
         self.cfg = cfg
 
     def open(self, runtime_context: RuntimeContext) -> None:
-        ttl = (StateTtlConfig.new_builder(Time.milliseconds(self.cfg.dedup_ttl_ms))
-               .set_update_type(StateTtlConfig.UpdateType.OnCreateAndWrite)
-               .set_state_visibility(StateTtlConfig.StateVisibility.NeverReturnExpired)
-               .cleanup_full_snapshot().build())
-        desc = MapStateDescriptor("seen", Types.STRING(), Types.LONG())
-        desc.enable_time_to_live(ttl)
-        self.seen = runtime_context.get_map_state(desc)
+        self.seen = runtime_context.get_map_state(MapStateDescriptor("seen", Types.STRING(), Types.LONG()))
         group = runtime_context.get_metrics_group()
         self.duplicates = group.counter("events_duplicate")
         self.late = group.counter("events_late")
@@ -93,4 +98,12 @@ class DedupFunction(KeyedProcessFunction):
             self.duplicates.inc()
             return
         self.seen.put(key, event["event_time"])
+        ctx.timer_service().register_event_time_timer(expiry_bucket(event["event_time"], self.cfg.dedup_ttl_ms))
         yield event
+
+    def on_timer(self, timestamp: int, ctx: KeyedProcessFunction.OnTimerContext) -> Iterator[Any]:
+        horizon = timestamp - self.cfg.dedup_ttl_ms
+        stale = [key for key, seen_at in self.seen.items() if seen_at <= horizon]
+        for key in stale:
+            self.seen.remove(key)
+        return iter(())
