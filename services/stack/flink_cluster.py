@@ -46,7 +46,8 @@ def write_conf(cfg: StackConfig, rest_port: int, slots: int = 2) -> Path:
         "jobmanager.rpc.port": str(rest_port + 1), "taskmanager.numberOfTaskSlots": str(slots),
         "jobmanager.memory.process.size": "1024m", "taskmanager.memory.process.size": "2048m",
         "parallelism.default": str(slots), "python.executable": sys.executable,
-        "python.client.executable": sys.executable,
+        "python.client.executable": sys.executable, "restart-strategy.type": "fixed-delay",
+        "restart-strategy.fixed-delay.attempts": "3", "restart-strategy.fixed-delay.delay": "2 s",
     }
     (conf / "config.yaml").write_text("".join(f"{k}: {v}\n" for k, v in settings.items()))
     return conf
@@ -107,4 +108,4 @@ def submit(conf: Path, rest_port: int, job_args: list[str], job_env: dict[str, s
     argv = [str(flink_home() / "bin" / "flink"), "run", "-m", f"localhost:{rest_port}",
             "-py", str(ROOT / "pipelines" / "job.py"), "-pyclientexec", sys.executable,
             "-pyexec", sys.executable, *job_args]
-    return subprocess.run(argv, env={**_env(conf), **job_env}, capture_output=True, text=True, timeout=600)
+    return subprocess.run(argv, env={**_env(conf), **job_env}, capture_output=True, text=True, timeout=300)
