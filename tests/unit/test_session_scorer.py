@@ -1,0 +1,171 @@
+"""The ONNX session scorer: lazy loading, scores, hot reload on promotion, no-model fallback."""
+from __future__ import annotations
+
+import logging
+import pickle
+import shutil
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from models.registry import ModelRegistry
+from tests.unit.model_testkit import export_random_model, synthetic_sessions
+from udfs.scoring import SessionScorer
+from udfs.session_scorer import LoadedModel, OnnxSessionScorer, ScorerConfig
+
+STEPS = synthetic_sessions(5, seed=1)[4].steps
+
+
+class Clock:
+    """A hand-moved monotonic clock."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture(scope="module")
+def exports(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    base = tmp_path_factory.mktemp("exports")
+    return export_random_model(base / "a", seed=1), export_random_model(base / "b", seed=2, n_items=60)
+
+
+def scorer(root: Path, clock: Clock, **cfg: object) -> OnnxSessionScorer:
+    return OnnxSessionScorer(ScorerConfig(registry=str(root), reload_seconds=5.0, **cfg), clock=clock)  # type: ignore[arg-type]
+
+
+def test_scores_one_session_with_items_from_the_vocabulary(tmp_path: Path, exports: tuple[Path, Path],
+                                                            ) -> None:
+    reg = ModelRegistry(tmp_path)
+    reg.promote(reg.register(exports[0]).version)
+    s: SessionScorer = scorer(tmp_path, Clock(), top_k=7)
+    scores = s.score(STEPS)
+    assert scores is not None and scores.model_version == "v0001"
+    assert 0.0 < scores.purchase_intent < 1.0
+    assert scores.abandonment_risk == pytest.approx(1.0 - scores.purchase_intent)
+    assert len(scores.next_items) == len(set(scores.next_items)) == 7
+    assert all(item.startswith("p") for item in scores.next_items)
+    assert s.score([]) is None
+
+
+def test_scores_match_the_export_loaded_directly(tmp_path: Path, exports: tuple[Path, Path]) -> None:
+    reg = ModelRegistry(tmp_path)
+    reg.promote(reg.register(exports[0]).version)
+    direct = LoadedModel.from_dir(exports[0])
+    logits, intent = direct.run([STEPS])
+    scores = scorer(tmp_path, Clock(), top_k=3).score(STEPS)
+    assert scores is not None and scores.purchase_intent == pytest.approx(float(intent[0]))
+    best = np.argsort(-logits[0])
+    assert list(scores.next_items) == direct.featurizer.decode_items(best)[:3]
+
+
+def test_no_model_means_none_said_once_then_a_promotion_is_picked_up(
+        tmp_path: Path, exports: tuple[Path, Path], caplog: pytest.LogCaptureFixture) -> None:
+    clock = Clock()
+    s = scorer(tmp_path, clock)
+    with caplog.at_level(logging.WARNING, logger="udfs.session_scorer"):
+        for i in range(3):
+            clock.now = 10.0 * i
+            assert s.score(STEPS) is None
+    assert sum("no model promoted" in r.message for r in caplog.records) == 1
+    reg = ModelRegistry(tmp_path)
+    reg.promote(reg.register(exports[0]).version)
+    assert s.score(STEPS) is None  # not yet: the next check is due later
+    clock.now += 5
+    assert s.score(STEPS) is not None and s.model_version == "v0001"
+
+
+def test_hot_reload_mid_stream_when_v2_is_promoted(tmp_path: Path, exports: tuple[Path, Path]) -> None:
+    reg = ModelRegistry(tmp_path)
+    reg.promote(reg.register(exports[0]).version)
+    reg.register(exports[1])
+    clock = Clock()
+    s = scorer(tmp_path, clock)
+    s.open()
+    seen = []
+    for i in range(40):
+        if i == 10:
+            reg.promote("v0002")
+        scores = s.score(STEPS)
+        assert scores is not None
+        seen.append(scores.model_version)
+        clock.now += 0.5
+    switch = seen.index("v0002")
+    assert seen[:switch] == ["v0001"] * switch and set(seen[switch:]) == {"v0002"}
+    assert 10 <= switch <= 21  # within reload_seconds (5 s = 10 calls) of the promotion
+    reg.promote("v0001")  # roll back
+    clock.now += 5
+    rolled_back = s.score(STEPS)
+    assert rolled_back is not None and rolled_back.model_version == "v0001"
+
+
+def test_a_broken_new_version_keeps_the_old_one(tmp_path: Path, exports: tuple[Path, Path],
+                                                caplog: pytest.LogCaptureFixture) -> None:
+    reg = ModelRegistry(tmp_path)
+    reg.promote(reg.register(exports[0]).version)
+    clock = Clock()
+    s = scorer(tmp_path, clock)
+    assert s.score(STEPS) is not None
+    v2 = reg.register(exports[1])
+    reg.promote(v2.version)
+    (v2.path / "model.onnx").write_bytes(b"not a model")  # corrupted after promotion
+    clock.now += 5
+    with caplog.at_level(logging.ERROR, logger="udfs.session_scorer"):
+        scores = s.score(STEPS)
+    assert scores is not None and scores.model_version == "v0001"
+    assert any("cannot load" in r.message and "sha256" in r.message for r in caplog.records)
+
+
+def test_pickles_without_the_onnx_session_and_reopens(tmp_path: Path, exports: tuple[Path, Path]) -> None:
+    reg = ModelRegistry(tmp_path)
+    reg.promote(reg.register(exports[0]).version)
+    s = OnnxSessionScorer(ScorerConfig(registry=str(tmp_path)))
+    fresh = pickle.dumps(s)
+    s.open()
+    assert s.model_version == "v0001"
+    opened = pickle.dumps(s)
+    assert len(opened) < 2_000 and len(fresh) < 2_000
+    again = pickle.loads(opened)
+    assert again.model_version is None
+    rescored = again.score(STEPS)
+    assert rescored is not None and rescored.model_version == "v0001"
+
+
+def test_a_model_without_intent_labels_gives_no_opinion_on_intent(tmp_path: Path, exports: tuple[Path, Path],
+                                                                    ) -> None:
+    export = tmp_path / "export"
+    shutil.copytree(exports[0], export)
+    meta_path = export / "model.json"
+    meta_path.write_text(meta_path.read_text().replace('"intent_trained": true', '"intent_trained": false'))
+    reg = ModelRegistry(tmp_path / "reg")
+    reg.promote(reg.register(export).version)
+    scores = scorer(tmp_path / "reg", Clock()).score(STEPS)
+    assert scores is not None and (scores.purchase_intent, scores.abandonment_risk) == (0.5, 0.5)
+    assert scores.extra == {"intent_trained": 0.0} and scores.next_items
+
+
+def test_config_reads_the_environment() -> None:
+    from udfs.envconfig import from_env
+    env = {"SP_SCORER_REGISTRY": "/models", "SP_SCORER_RELOAD_SECONDS": "2.5"}
+    cfg = from_env(ScorerConfig, "SP_SCORER", env)
+    assert (cfg.registry, cfg.reload_seconds, cfg.intra_op_threads) == ("/models", 2.5, 1)
+
+
+def test_latency_per_session_at_batch_1(tmp_path: Path, exports: tuple[Path, Path]) -> None:
+    """Printed, not asserted: featurize + ONNX Runtime + top-k, one thread, 50-step sessions."""
+    reg = ModelRegistry(tmp_path)
+    reg.promote(reg.register(exports[0]).version)
+    s = scorer(tmp_path, Clock())
+    sessions = [sess.steps * 8 for sess in synthetic_sessions(200, seed=5)]
+    s.open()
+    times = []
+    for steps in sessions:
+        start = time.perf_counter()
+        s.score(steps)
+        times.append((time.perf_counter() - start) * 1000)
+    print(f"\nscorer latency per session at batch 1: p50 {np.percentile(times, 50):.3f} ms, "
+          f"p99 {np.percentile(times, 99):.3f} ms over {len(times)} sessions (tiny test model)")

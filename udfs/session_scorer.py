@@ -1,0 +1,190 @@
+"""ONNX Runtime session scorer: the registry's current model, hot-swapped without a restart.
+
+``OnnxSessionScorer`` implements ``udfs.scoring.SessionScorer``. It holds only its config until
+``open()`` (or the first ``score``), so it pickles cheaply for PyFlink. It then loads the
+registry's current version (``udfs.model_store``), with one intra-op thread, and at most every
+``reload_seconds`` stats the registry pointer: when another version was promoted it loads that
+one and swaps it in between two calls; if the new one fails to load it keeps the old one. With no
+model it logs that once and returns None, so the engine runs on its rules alone.
+
+Scores: ``purchase_intent`` is the model's probability that a purchase still follows in the
+session; ``abandonment_risk`` = 1 - purchase_intent (the engine reads it only for sessions with a
+cart); ``next_items`` the top ``top_k`` item ids of the next-item head. A model trained on data
+without purchases has no intent head to speak of: it reports 0.5 for both (no opinion) and
+``extra["intent_trained"] = 0``.
+"""
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import onnxruntime as ort
+
+from udfs.envconfig import env_field, from_env
+from udfs.model_store import (
+    MODEL_META,
+    ModelStoreError,
+    ModelVersion,
+    current_version,
+    pointer_stamp,
+    read_json,
+)
+from udfs.scoring import SessionScores
+from udfs.session_features import OOV, OUTPUT_NAMES, FeatureSpec, Featurizer
+
+log = logging.getLogger(__name__)
+_UNCHECKED = (-1, -1, -1)
+
+
+@dataclass(frozen=True)
+class ScorerConfig:
+    """Where the scorer finds models and how it runs them (env prefix ``SP_SCORER``)."""
+
+    registry: str = env_field("artifacts/registry", "Model registry directory (see models/registry.py).")
+    reload_seconds: float = env_field(10.0, "Look for a newly promoted version at most this often.")
+    top_k: int = env_field(10, "Next-item candidates returned per session.")
+    variant: str = env_field("auto", "ONNX variant: auto (the export's preferred one), fp32 or int8.")
+    intra_op_threads: int = env_field(1, "ONNX Runtime intra-op threads per scorer.")
+
+
+class LoadedModel:
+    """One model version in an ONNX Runtime session, with the featurizer it was trained with."""
+
+    def __init__(self, version: str, onnx_path: str | Path, meta: Mapping[str, Any],
+                 threads: int = 1) -> None:
+        opts = ort.SessionOptions()
+        opts.intra_op_num_threads = threads
+        opts.inter_op_num_threads = 1
+        self.version = version
+        self.session = ort.InferenceSession(str(onnx_path), opts, providers=["CPUExecutionProvider"])
+        self.featurizer = Featurizer(FeatureSpec.from_dict(meta["feature_spec"]))
+        self.intent_trained = bool(meta.get("intent_trained", True))
+
+    @classmethod
+    def from_version(cls, found: ModelVersion, variant: str = "auto", threads: int = 1) -> LoadedModel:
+        """Load a registry version (file checksums verified against its manifest)."""
+        meta = found.meta()
+        return cls(found.version, found.file(_variant_file(meta, variant)), meta, threads)
+
+    @classmethod
+    def from_dir(cls, path: str | Path, variant: str = "auto", threads: int = 1) -> LoadedModel:
+        """Load an export directory (no registry, no checksums): for evaluation and tests."""
+        meta = read_json(Path(path) / MODEL_META)
+        return cls(f"dir:{Path(path).name}", Path(path) / _variant_file(meta, variant), meta, threads)
+
+    def run(self, prefixes: Sequence[Sequence[Mapping[str, Any]]]) -> tuple[np.ndarray, np.ndarray]:
+        """(next-item logits (B, V), purchase intent (B,)) for non-empty step lists, left-padded."""
+        inputs = self.featurizer.batch([self.featurizer.encode(p) for p in prefixes])
+        logits, intent = self.session.run(list(OUTPUT_NAMES), inputs)  # (B, V), (B,)
+        return logits, intent
+
+    def score(self, steps: Sequence[Mapping[str, Any]], top_k: int) -> SessionScores:
+        """SessionScores of one session at batch 1."""
+        logits, intent = self.run([steps])
+        if not self.intent_trained:
+            return SessionScores(0.5, 0.5, tuple(top_items(logits, self.featurizer, top_k)[0]), self.version,
+                                 {"intent_trained": 0.0})
+        p = float(intent[0])
+        return SessionScores(p, 1.0 - p, tuple(top_items(logits, self.featurizer, top_k)[0]), self.version)
+
+
+def top_items(logits: np.ndarray, featurizer: Featurizer, k: int) -> list[list[str]]:
+    """The ``k`` best item ids per row of ``logits`` (B, V), best first; padding/OOV never named."""
+    scores = logits.copy()
+    scores[:, :OOV + 1] = -np.inf
+    k = min(k, scores.shape[1] - OOV - 1)
+    top = np.argpartition(-scores, k - 1, axis=1)[:, :k]  # (B, k) unordered
+    order = np.take_along_axis(scores, top, axis=1).argsort(axis=1)[:, ::-1]  # (B, k)
+    return [featurizer.decode_items(row) for row in np.take_along_axis(top, order, axis=1)]
+
+
+def _variant_file(meta: Mapping[str, Any], variant: str) -> str:
+    variants: Mapping[str, str] = meta.get("variants", {"fp32": "model.onnx"})
+    name = meta.get("preferred", "fp32") if variant == "auto" else variant
+    if name not in variants:
+        raise ModelStoreError(f"model has no {name!r} variant (has {', '.join(variants)})")
+    return variants[name]
+
+
+class OnnxSessionScorer:
+    """SessionScorer over the registry's current model; reloads on promotion (see module doc)."""
+
+    def __init__(self, config: ScorerConfig | None = None,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self.config = config if config is not None else from_env(ScorerConfig, "SP_SCORER")
+        self.clock = clock
+        self._reset()
+
+    def _reset(self) -> None:
+        self._model: LoadedModel | None = None
+        self._stamp: tuple[int, int, int] | None = _UNCHECKED
+        self._next_check = float("-inf")
+        self._opened = self._said_missing = False
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {"config": self.config, "clock": self.clock}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.config, self.clock = state["config"], state["clock"]
+        self._reset()
+
+    @property
+    def model_version(self) -> str | None:
+        return self._model.version if self._model else None
+
+    def open(self) -> None:
+        """Load the current version now (called from the Flink function's ``open``)."""
+        self._opened = True
+        self._next_check = float("-inf")
+        self.refresh()
+
+    def close(self) -> None:
+        self._reset()
+
+    def score(self, steps: Sequence[Mapping[str, Any]]) -> SessionScores | None:
+        """Scores of the session; None with no model or no steps."""
+        if not self._opened:
+            self.open()
+        self.refresh()
+        model = self._model
+        if model is None or not steps:
+            return None
+        return model.score(steps, self.config.top_k)
+
+    def refresh(self) -> None:
+        """Swap in a newly promoted version; cheap (no I/O) until ``reload_seconds`` have passed."""
+        now = self.clock()
+        if now < self._next_check:
+            return
+        self._next_check = now + self.config.reload_seconds
+        stamp = pointer_stamp(self.config.registry)
+        if stamp == self._stamp:
+            return
+        self._stamp = stamp
+        self._load_current()
+
+    def _load_current(self) -> None:
+        try:
+            found = current_version(self.config.registry)
+            if found is None:
+                self._model = None
+                self._say_missing()
+            elif self._model is None or found.version != self._model.version:
+                cfg = self.config
+                self._model = LoadedModel.from_version(found, cfg.variant, cfg.intra_op_threads)
+                self._said_missing = False
+                log.info("session scorer: now scoring with model %s from %s", found.version, cfg.registry)
+        except Exception as exc:  # a bad model must never stop the job: keep the one we have
+            log.error("session scorer: cannot load the current model (%s); keeping %s", exc,
+                      self.model_version or "rules only")
+
+    def _say_missing(self) -> None:
+        if not self._said_missing:
+            log.warning("session scorer: no model promoted in %s; scoring off, rules only",
+                        self.config.registry)
+            self._said_missing = True
