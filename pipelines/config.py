@@ -36,6 +36,7 @@ class JobConfig:
     delivery: str = env_field("at-least-once", "Kafka sink guarantee: at-least-once or exactly-once.")
     checkpoint_interval_ms: int = env_field(10_000, "Checkpoint interval (exactly-once commits on it).")
     transaction_timeout_ms: int = env_field(600_000, "Kafka transaction timeout; must stay below the broker's 15 min cap.")
+    mode: str = env_field("live", "live: deadlines also fire on wall-clock time (idle streams); replay: event time only.")
     redis_url: str = env_field("redis://127.0.0.1:6379/0", "Redis for UI hints, features, recommendations.")
     job_name: str = env_field("shoppulse", "Flink job name.")
 
@@ -60,6 +61,8 @@ def load_job_config(**overrides: object) -> JobConfig:
     cfg = from_env(JobConfig, "SP_JOB", **overrides)
     if cfg.delivery not in ("at-least-once", "exactly-once"):
         raise ValueError(f"SP_JOB_DELIVERY={cfg.delivery!r}: expected at-least-once or exactly-once")
+    if cfg.mode not in ("live", "replay"):
+        raise ValueError(f"SP_JOB_MODE={cfg.mode!r}: expected live or replay")
     if cfg.transaction_timeout_ms >= 900_000:
         raise ValueError("SP_JOB_TRANSACTION_TIMEOUT_MS must be below the broker's 15 min cap (900000)")
     return cfg

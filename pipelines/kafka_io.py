@@ -26,15 +26,15 @@ def _with(options: dict[str, str]) -> str:
     return ", ".join(f"{_quote(k)} = {_quote(v)}" for k, v in options.items())
 
 
-def source_options(cfg: JobConfig, topic: str) -> dict[str, str]:
-    startup = {"earliest": "earliest-offset", "latest": "latest-offset", "committed": "group-offsets"}
+def source_options(cfg: JobConfig, topic: str, startup: str | None = None) -> dict[str, str]:
+    modes = {"earliest": "earliest-offset", "latest": "latest-offset", "committed": "group-offsets"}
     opts = {
         "connector": "kafka", "topic": topic, "properties.bootstrap.servers": cfg.bootstrap_servers,
-        "properties.group.id": cfg.group_id, "scan.startup.mode": startup[cfg.starting_offsets],
+        "properties.group.id": cfg.group_id, "scan.startup.mode": modes[startup or cfg.starting_offsets],
         "properties.auto.offset.reset": "earliest", "value.format": "raw",
         "properties.partition.discovery.interval.ms": "30000",
     }
-    if cfg.start_timestamp_ms > 0:
+    if cfg.start_timestamp_ms > 0 and startup is None:
         opts["scan.startup.mode"] = "timestamp"
         opts["scan.startup.timestamp-millis"] = str(cfg.start_timestamp_ms)
     if cfg.bounded:
@@ -42,12 +42,14 @@ def source_options(cfg: JobConfig, topic: str) -> dict[str, str]:
     return opts
 
 
-def kafka_source(t_env: StreamTableEnvironment, cfg: JobConfig, topic: str, name: str) -> DataStream:
-    """DataStream of Row(value: bytes, partition: int, offset: int) read from ``topic``."""
+def kafka_source(t_env: StreamTableEnvironment, cfg: JobConfig, topic: str, name: str,
+                 startup: str | None = None) -> DataStream:
+    """DataStream of Row(value: bytes, partition: int, offset: int) read from ``topic``;
+    ``startup`` overrides the configured starting offsets (compacted topics are read whole)."""
     table = name.replace(".", "_").replace("-", "_")
     t_env.execute_sql(
         f"CREATE TEMPORARY TABLE {table} (`value` BYTES, `partition` INT METADATA VIRTUAL, "
-        f"`offset` BIGINT METADATA VIRTUAL) WITH ({_with(source_options(cfg, topic))})"
+        f"`offset` BIGINT METADATA VIRTUAL) WITH ({_with(source_options(cfg, topic, startup))})"
     )
     return t_env.to_data_stream(t_env.from_path(table))
 

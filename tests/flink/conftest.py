@@ -11,7 +11,7 @@ from pipelines.config import JobConfig, load_job_config
 
 @pytest.fixture(scope="session")
 def job_config() -> JobConfig:
-    return load_job_config(parallelism=2, checkpoint_interval_ms=0)
+    return load_job_config(parallelism=2, checkpoint_interval_ms=0, redis_url="", mode="replay")
 
 
 def raw_rows(values: Iterable[bytes]) -> list[Any]:

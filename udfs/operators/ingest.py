@@ -14,7 +14,7 @@ from pyflink.common import Row
 from pyflink.datastream import KeyedProcessFunction, OutputTag, ProcessFunction, RuntimeContext
 from pyflink.common.watermark_strategy import TimestampAssigner
 from pyflink.common.typeinfo import Types
-from pyflink.datastream.state import MapStateDescriptor
+from pyflink.datastream.state import MapStateDescriptor, ValueStateDescriptor
 
 from pipelines.kafka_io import KEYED_OUT, keyed
 from udfs.avro_codec import registry
@@ -69,24 +69,39 @@ def expiry_bucket(ts: int, ttl_ms: int) -> int:
     return -(-(ts + ttl_ms) // step) * step
 
 
-class DedupFunction(KeyedProcessFunction):
-    """Per user key: drops events already seen (by id or fingerprint) and routes late ones.
+class IdentityDedupFunction(KeyedProcessFunction):
+    """Keyed by anonymous id: drops duplicates and late events, and links devices to users.
+
+    Input: ("event", anonymous id, event) or ("erase", anonymous id, request). Output: ("event" | "replay", user key, event)
+    and ("handoff", anonymous id, user id). Until a login (an event with a user id) the device's
+    events are also buffered (bounded); at the login they are replayed to the user's key and the
+    anonymous key's engine state is handed off, so the session's earlier activity counts for the
+    user. Later events of the device without a user id are attributed to the linked user.
 
     Seen keys live in MapState with their event time and are purged by event-time timers after
-    ``dedup_ttl_ms`` (Flink's own state TTL cannot be configured from thread-mode Python on a
-    session cluster), so an idle user's dedup state drops to nothing.
+    ``dedup_ttl_ms`` (Flink's state TTL cannot be configured from thread-mode Python on a session
+    cluster), so an idle device's dedup state drops to nothing.
     """
 
-    def __init__(self, cfg: IngestConfig) -> None:
+    def __init__(self, cfg: IngestConfig, buffer_max: int = 50) -> None:
         self.cfg = cfg
+        self.buffer_max = buffer_max
 
     def open(self, runtime_context: RuntimeContext) -> None:
         self.seen = runtime_context.get_map_state(MapStateDescriptor("seen", Types.STRING(), Types.LONG()))
+        self.link = runtime_context.get_state(ValueStateDescriptor("user", Types.STRING()))
+        self.buffer = runtime_context.get_state(ValueStateDescriptor("anon-events", Types.PICKLED_BYTE_ARRAY()))
         group = runtime_context.get_metrics_group()
         self.duplicates = group.counter("events_duplicate")
         self.late = group.counter("events_late")
 
-    def process_element(self, event: dict[str, Any], ctx: KeyedProcessFunction.Context) -> Iterator[Any]:
+    def process_element(self, value: tuple, ctx: KeyedProcessFunction.Context) -> Iterator[Any]:
+        if value[0] == "erase":
+            self.seen.clear()
+            self.link.clear()
+            self.buffer.clear()
+            return
+        event = value[2]
         watermark = ctx.timer_service().current_watermark()
         if is_late(event["event_time"], watermark, self.cfg.allowed_lateness_ms):
             self.late.inc()
@@ -99,11 +114,34 @@ class DedupFunction(KeyedProcessFunction):
             return
         self.seen.put(key, event["event_time"])
         ctx.timer_service().register_event_time_timer(expiry_bucket(event["event_time"], self.cfg.dedup_ttl_ms))
-        yield event
+        yield from self._resolve(event)
+
+    def _resolve(self, event: dict[str, Any]) -> Iterator[tuple]:
+        linked, user = self.link.value(), event.get("user_id")
+        if user is None and linked is not None:
+            event = dict(event, user_id=linked)  # the device is known to belong to this user
+        elif user is not None and user != linked:
+            self.link.update(user)
+            for earlier in self.buffer.value() or []:
+                yield "replay", user, dict(earlier, user_id=user)
+            if linked is None:
+                yield "handoff", event["anonymous_id"], user
+            self.buffer.clear()
+        elif user is None:
+            kept = (self.buffer.value() or [])[-(self.buffer_max - 1):]
+            self.buffer.update([*kept, event])
+        yield "event", event.get("user_id") or event["anonymous_id"], event
 
     def on_timer(self, timestamp: int, ctx: KeyedProcessFunction.OnTimerContext) -> Iterator[Any]:
         horizon = timestamp - self.cfg.dedup_ttl_ms
         stale = [key for key, seen_at in self.seen.items() if seen_at <= horizon]
         for key in stale:
             self.seen.remove(key)
+        if not stale:
+            return iter(())
+        buffered = [e for e in self.buffer.value() or [] if e["event_time"] > horizon]
+        if buffered:
+            self.buffer.update(buffered)
+        else:
+            self.buffer.clear()
         return iter(())
