@@ -81,8 +81,9 @@ def parity(torch_model: TorchSessionModel, onnx_model: OnnxSessionModel, session
     return diffs
 
 
-def latency_ms(model: OnnxSessionModel, sessions: Sequence[Steps], rounds: int = 3) -> dict[str, float]:
-    """Per-session latency at batch 1 (featurize + ONNX Runtime), p50 and p99 in milliseconds."""
+def latency_ms(model: OnnxSessionModel | TorchSessionModel, sessions: Sequence[Steps], rounds: int = 3,
+               ) -> dict[str, float]:
+    """Per-session latency at batch 1 (featurize + run), p50 and p99 in milliseconds."""
     times = []
     for _ in range(rounds):
         for s in sessions:
@@ -150,7 +151,8 @@ def export_checkpoint(checkpoint: str | Path, out: str | Path, real_sessions: Se
     worst = max(v for k, v in info["parity"].items() if k.endswith(("_logits", "_intent")))
     if worst > tol:
         raise ValueError(f"ONNX parity failed: max abs difference {worst:.3g} > {tol:g} ({info['parity']})")
-    info["latency_ms"] = {"fp32": latency_ms(fp32, sessions[:100])}
+    info["latency_ms"] = {"fp32": latency_ms(fp32, sessions[:100]),
+                          "torch_eager": latency_ms(TorchSessionModel(model, featurizer), sessions[:100])}
     info["quantization"] = _int8_variant(out, fp32, sessions, info["latency_ms"]["fp32"]["p50"])
     if (out / "model.int8.onnx").exists():
         info["variants"]["int8"] = "model.int8.onnx"
@@ -167,6 +169,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--format", help="format of --data (default: detected)")
     parser.add_argument("--tol", type=float, default=1e-4)
     args = parser.parse_args(argv)
+    torch.set_num_threads(1)  # latency is compared with ONNX Runtime on one thread
     real: list[Steps] = []
     if args.data:
         from models.data import read_sessions

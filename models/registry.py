@@ -36,6 +36,7 @@ from udfs.model_store import (
     current_version,
     open_version,
     read_json,
+    resolve_root,
     sha256_file,
 )
 from udfs.session_scorer import ScorerConfig
@@ -199,8 +200,9 @@ COMMANDS = {"register": _register, "promote": _promote, "list": _list, "current"
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m models.registry", description=__doc__.split("\n")[0])
-    parser.add_argument("--root", default=from_env(ScorerConfig, "SP_SCORER").registry,
-                        help="registry directory (default: $SP_SCORER_REGISTRY or artifacts/registry)")
+    parser.add_argument("--root", default=str(resolve_root(from_env(ScorerConfig, "SP_SCORER").registry)),
+                        help="registry directory (default: $SP_SCORER_REGISTRY, else artifacts/registry in "
+                        "the repository: where the streaming job looks)")
     sub = parser.add_subparsers(dest="cmd", required=True)
     reg = sub.add_parser("register", help="copy an export directory in as a new version")
     reg.add_argument("source")

@@ -81,7 +81,8 @@ def append_export(out: Path, info: Mapping[str, Any]) -> None:
              f"{par['tolerance']:g}) over {par['sessions']} sessions ({par['real_sessions']} real), "
              "at batch 1 and in padded batches",
              "- latency per session at batch 1, one thread (featurize + run): "
-             f"p50 {lat['fp32']['p50']:.3f} ms, p99 {lat['fp32']['p99']:.3f} ms (fp32)",
+             f"p50 {lat['fp32']['p50']:.3f} ms, p99 {lat['fp32']['p99']:.3f} ms (fp32); "
+             f"torch eager on the same sessions p50 {lat['torch_eager']['p50']:.3f} ms",
              f"- int8 dynamic quantization: {'used' if q['used'] else 'not used'}: {q['reason']}",
              f"- preferred variant: {info['preferred']}", ""]
     with open(out / "report.md", "a") as f:

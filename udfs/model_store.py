@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+REPO_ROOT = Path(__file__).resolve().parent.parent
 POINTER = "CURRENT.json"
 VERSIONS = "versions"
 MANIFEST = "manifest.json"
@@ -30,6 +31,13 @@ MODEL_META = "model.json"
 
 class ModelStoreError(RuntimeError):
     """The registry is present but inconsistent: missing file, bad JSON or checksum mismatch."""
+
+
+def resolve_root(path: str | Path) -> Path:
+    """A registry path from configuration: relative paths are taken from the repository root, so
+    the stream's Python workers find the same registry whatever their working directory."""
+    p = Path(path)
+    return p if p.is_absolute() else REPO_ROOT / p
 
 
 def sha256_file(path: str | Path, chunk: int = 1 << 20) -> str:

@@ -33,6 +33,7 @@ from udfs.model_store import (
     current_version,
     pointer_stamp,
     read_json,
+    resolve_root,
 )
 from udfs.scoring import SessionScores
 from udfs.session_features import OOV, OUTPUT_NAMES, FeatureSpec, Featurizer
@@ -45,7 +46,8 @@ _UNCHECKED = (-1, -1, -1)
 class ScorerConfig:
     """Where the scorer finds models and how it runs them (env prefix ``SP_SCORER``)."""
 
-    registry: str = env_field("artifacts/registry", "Model registry directory (see models/registry.py).")
+    registry: str = env_field("artifacts/registry", "Model registry directory (see models/registry.py); "
+                              "a relative path is taken from the repository root.")
     reload_seconds: float = env_field(10.0, "Look for a newly promoted version at most this often.")
     top_k: int = env_field(10, "Next-item candidates returned per session.")
     variant: str = env_field("auto", "ONNX variant: auto (the export's preferred one), fp32 or int8.")
@@ -162,7 +164,7 @@ class OnnxSessionScorer:
         if now < self._next_check:
             return
         self._next_check = now + self.config.reload_seconds
-        stamp = pointer_stamp(self.config.registry)
+        stamp = pointer_stamp(resolve_root(self.config.registry))
         if stamp == self._stamp:
             return
         self._stamp = stamp
@@ -170,7 +172,7 @@ class OnnxSessionScorer:
 
     def _load_current(self) -> None:
         try:
-            found = current_version(self.config.registry)
+            found = current_version(resolve_root(self.config.registry))
             if found is None:
                 self._model = None
                 self._say_missing()

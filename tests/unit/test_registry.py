@@ -12,7 +12,14 @@ import pytest
 from models import registry as registry_cli
 from models.registry import ModelRegistry
 from tests.unit.model_testkit import ROOT, export_random_model
-from udfs.model_store import POINTER, ModelStoreError, current_version, pointer_stamp, sha256_file
+from udfs.model_store import (
+    POINTER,
+    ModelStoreError,
+    current_version,
+    pointer_stamp,
+    resolve_root,
+    sha256_file,
+)
 
 
 @pytest.fixture(scope="module")
@@ -116,3 +123,8 @@ def test_the_read_side_imports_neither_torch_nor_onnx_tooling(tmp_path: Path, ex
             "print(sorted(m for m in ('torch', 'onnx', 'mlflow') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
     assert out.stdout.split("\n")[:2] == ["v0001 fp32", "[]"]
+
+
+def test_relative_registry_paths_are_taken_from_the_repository_root(tmp_path: Path) -> None:
+    assert resolve_root("artifacts/registry") == ROOT / "artifacts" / "registry"
+    assert resolve_root(tmp_path) == tmp_path
