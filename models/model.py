@@ -20,6 +20,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 import torch
+import torch.nn.functional as F
 from torch import Tensor, nn
 
 NEG = -1e9
@@ -56,17 +57,23 @@ class CausalSelfAttention(nn.Module):
         self.proj = nn.Linear(cfg.d_model, cfg.d_model)
         self.drop = nn.Dropout(cfg.dropout)
 
-    def forward(self, x: Tensor, allowed: Tensor) -> Tensor:
+    def forward(self, x: Tensor, allowed: Tensor, newest_only: bool = False) -> Tensor:
+        """(B, T, C) -> (B, T, C); with ``newest_only`` only the last step's query: (B, 1, C)."""
         b, t, c = x.shape
-        q, k, v = self.qkv(x).split(self.d_model, dim=2)  # 3 x (B, T, C)
-        q = q.view(b, t, self.n_heads, self.head_dim).transpose(1, 2)  # (B, H, T, D)
+        w, bias, d = self.qkv.weight, self.qkv.bias, self.d_model
+        q = F.linear(x[:, -1:] if newest_only else x, w[:d], bias[:d])  # (B, Tq, C)
+        k, v = F.linear(x, w[d:], bias[d:]).split(d, dim=2)  # 2 x (B, T, C)
+        tq = 1 if newest_only else t
+        if newest_only:
+            allowed = allowed[:, :, -1:]  # (B, 1, 1, T)
+        q = q.view(b, tq, self.n_heads, self.head_dim).transpose(1, 2)  # (B, H, Tq, D)
         k = k.view(b, t, self.n_heads, self.head_dim).transpose(1, 2)  # (B, H, T, D)
         v = v.view(b, t, self.n_heads, self.head_dim).transpose(1, 2)  # (B, H, T, D)
-        att = (q @ k.transpose(-2, -1)) * self.scale  # (B, H, T, T)
-        att = att.masked_fill(~allowed, NEG).softmax(dim=-1)  # (B, H, T, T)
-        y = self.drop(att) @ v  # (B, H, T, D)
-        y = y.transpose(1, 2).reshape(b, t, c)  # (B, T, C)
-        return self.drop(self.proj(y))  # (B, T, C)
+        att = (q @ k.transpose(-2, -1)) * self.scale  # (B, H, Tq, T)
+        att = att.masked_fill(~allowed, NEG).softmax(dim=-1)  # (B, H, Tq, T)
+        y = self.drop(att) @ v  # (B, H, Tq, D)
+        y = y.transpose(1, 2).reshape(b, tq, c)  # (B, Tq, C)
+        return self.drop(self.proj(y))  # (B, Tq, C)
 
 
 class Block(nn.Module):
@@ -80,9 +87,10 @@ class Block(nn.Module):
         self.mlp = nn.Sequential(nn.Linear(cfg.d_model, 4 * cfg.d_model), nn.GELU(),
                                  nn.Linear(4 * cfg.d_model, cfg.d_model), nn.Dropout(cfg.dropout))
 
-    def forward(self, x: Tensor, allowed: Tensor) -> Tensor:
-        x = x + self.attn(self.ln1(x), allowed)  # (B, T, C)
-        return x + self.mlp(self.ln2(x))  # (B, T, C)
+    def forward(self, x: Tensor, allowed: Tensor, newest_only: bool = False) -> Tensor:
+        """(B, T, C) -> (B, T, C), or (B, 1, C) for the newest step only (keys still see all steps)."""
+        x = (x[:, -1:] if newest_only else x) + self.attn(self.ln1(x), allowed, newest_only)  # (B, Tq, C)
+        return x + self.mlp(self.ln2(x))  # (B, Tq, C)
 
 
 class SessionTransformer(nn.Module):
@@ -114,8 +122,12 @@ class SessionTransformer(nn.Module):
             nn.init.zeros_(m.bias)
 
     def encode(self, items: Tensor, event_types: Tensor, gaps: Tensor, prices: Tensor,
-               categories: Tensor, mask: Tensor) -> Tensor:
-        """Hidden state of every step, (B, T, C); row t depends on steps <= t only."""
+               categories: Tensor, mask: Tensor, newest_only: bool = False) -> Tensor:
+        """Hidden state of every step, (B, T, C); row t depends on steps <= t only.
+
+        ``newest_only`` returns the newest step's state alone, (B, 1, C): the last block then skips
+        the queries and MLP of the other steps (what serving needs; same numbers as row -1).
+        """
         t = items.shape[1]
         pos = (mask.long().cumsum(dim=1) - 1).clamp(min=0)  # (B, T)
         x = (self.item_emb(items) + self.type_emb(event_types) + self.gap_emb(gaps)
@@ -123,9 +135,9 @@ class SessionTransformer(nn.Module):
         x = self.drop(x)
         causal = self.causal[:t, :t]  # (T, T)
         allowed = causal.unsqueeze(0).unsqueeze(0) & mask.unsqueeze(1).unsqueeze(2)  # (B, 1, T, T)
-        for block in self.blocks:
-            x = block(x, allowed)  # (B, T, C)
-        return self.ln_f(x)  # (B, T, C)
+        for i, block in enumerate(self.blocks):
+            x = block(x, allowed, newest_only and i == len(self.blocks) - 1)  # (B, T, C) or (B, 1, C)
+        return self.ln_f(x)  # (B, T, C) or (B, 1, C)
 
     def item_logits(self, h: Tensor) -> Tensor:
         """Next-item logits over the item table: (..., C) -> (..., V)."""
@@ -138,7 +150,7 @@ class SessionTransformer(nn.Module):
     def forward(self, items: Tensor, event_types: Tensor, gaps: Tensor, prices: Tensor,
                 categories: Tensor, mask: Tensor) -> tuple[Tensor, Tensor]:
         """(next-item logits (B, V), purchase intent in [0, 1] (B,)) at the newest step."""
-        h = self.encode(items, event_types, gaps, prices, categories, mask)[:, -1]  # (B, C)
+        h = self.encode(items, event_types, gaps, prices, categories, mask, newest_only=True)[:, -1]  # (B, C)
         return self.item_logits(h), torch.sigmoid(self.intent_logit(h))  # (B, V), (B,)
 
     def n_params(self) -> int:

@@ -121,6 +121,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--max-len", type=int, default=50, help="steps the model reads (the newest)")
     p.add_argument("--min-count", type=int, default=1, help="training occurrences an item needs to be in the "
                    "vocabulary")
+    p.add_argument("--max-items", type=int, default=200_000, help="vocabulary cap (most frequent items); "
+                   "serving cost grows with it: the next-item head scores every item")
     p.add_argument("--configs", type=int, default=len(SEARCH_SPACE), help="use the first N configurations")
     p.add_argument("--max-epochs", type=int, help="override every configuration's epoch limit")
     p.add_argument("--seed", type=int, default=0)
@@ -145,7 +147,8 @@ def run(args: argparse.Namespace, splits: Splits) -> dict[str, Any]:
     torch.set_num_threads(args.threads)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    featurizer = Featurizer(build_spec([s.steps for s in splits.train], args.max_len, args.min_count))
+    featurizer = Featurizer(build_spec([s.steps for s in splits.train], args.max_len, args.min_count,
+                                       args.max_items))
     with_intent = any(s.has_purchase for s in splits.train)
     results = search(configs_from(args), featurizer, splits, with_intent)
     chosen = choose(results, args.size_tolerance)

@@ -68,3 +68,12 @@ def test_checkpoint_keeps_config_weights_and_meta(tmp_path: Path) -> None:
 def test_head_count_must_divide_width() -> None:
     with pytest.raises(AssertionError):
         SessionTransformer(ModelConfig(**{**CFG.to_dict(), "d_model": 30, "n_heads": 4}))
+
+
+def test_forward_computes_the_newest_step_like_the_full_encoding() -> None:
+    m, x = model(), inputs(3, 11, seed=4)
+    x["mask"][1, :6] = False
+    full = m.encode(**x)[:, -1]  # (B, C)
+    logits, intent = m(**x)
+    assert torch.allclose(logits, m.item_logits(full), atol=1e-5)
+    assert torch.allclose(intent, torch.sigmoid(m.intent_logit(full)), atol=1e-6)
