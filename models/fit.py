@@ -29,7 +29,7 @@ from models.data.textio import Progress
 from models.metrics import mrr_at_k, pr_auc, ranks_from_scores, recall_at_k, roc_auc
 from models.model import ModelConfig, SessionTransformer
 from models.windows import IGNORE, Window, collate
-from udfs.session_features import INPUT_NAMES, OOV, FeatureSpec, Featurizer
+from udfs.session_features import OOV, FeatureSpec, Featurizer
 
 
 @dataclass(frozen=True)
@@ -97,7 +97,8 @@ def batches(windows: Sequence[Window], featurizer: Featurizer, size: int,
 def step_outputs(model: SessionTransformer, batch: dict[str, Tensor],
                  ) -> tuple[Tensor, Tensor, Tensor, Tensor]:
     """Item logits (N, V) and targets (N,) at item targets; intent logits and labels (M,) at cases."""
-    h = model.encode(*(batch[k] for k in INPUT_NAMES))  # (B, T, C)
+    h = model.encode(batch["items"], batch["event_types"], batch["gaps"], batch["prices"],
+                     batch["categories"], batch["mask"])  # (B, T, C)
     item_at = batch["item_target"] != IGNORE  # (B, T)
     intent_at = batch["intent_target"] != IGNORE  # (B, T)
     logits = model.item_logits(h[item_at])  # (N, V)

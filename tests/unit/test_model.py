@@ -22,6 +22,10 @@ def inputs(b: int, t: int, seed: int = 0) -> dict[str, torch.Tensor]:
     return out
 
 
+def encode(m: SessionTransformer, x: dict[str, torch.Tensor]) -> torch.Tensor:
+    return m.encode(x["items"], x["event_types"], x["gaps"], x["prices"], x["categories"], x["mask"])
+
+
 def model() -> SessionTransformer:
     torch.manual_seed(0)
     return SessionTransformer(CFG).eval()
@@ -35,10 +39,10 @@ def test_forward_returns_last_step_logits_and_intent_probability() -> None:
 
 def test_a_step_never_sees_later_steps() -> None:
     m, x = model(), inputs(2, 8)
-    h = m.encode(**x)
+    h = encode(m, x)
     x["items"][:, 5:] = 7
     x["prices"][:, 5:] = 3
-    h2 = m.encode(**x)
+    h2 = encode(m, x)
     assert torch.allclose(h[:, :5], h2[:, :5], atol=1e-6)
     assert not torch.allclose(h[:, 5:], h2[:, 5:], atol=1e-3)
 
@@ -52,8 +56,8 @@ def test_left_padding_does_not_change_the_output() -> None:
 
 def test_prefix_alone_matches_its_position_in_the_whole_session() -> None:
     m, x = model(), inputs(1, 9)
-    whole = m.encode(**x)  # (1, 9, C)
-    prefix = m.encode(**{k: v[:, :4] for k, v in x.items()})
+    whole = encode(m, x)  # (1, 9, C)
+    prefix = encode(m, {k: v[:, :4] for k, v in x.items()})
     assert torch.allclose(whole[:, 3], prefix[:, -1], atol=1e-5)
 
 
@@ -73,7 +77,7 @@ def test_head_count_must_divide_width() -> None:
 def test_forward_computes_the_newest_step_like_the_full_encoding() -> None:
     m, x = model(), inputs(3, 11, seed=4)
     x["mask"][1, :6] = False
-    full = m.encode(**x)[:, -1]  # (B, C)
+    full = encode(m, x)[:, -1]  # (B, C)
     logits, intent = m(**x)
     assert torch.allclose(logits, m.item_logits(full), atol=1e-5)
     assert torch.allclose(intent, torch.sigmoid(m.intent_logit(full)), atol=1e-6)
