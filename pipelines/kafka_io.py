@@ -13,8 +13,8 @@ from pyflink.table import DataTypes, Schema, StatementSet, StreamTableEnvironmen
 
 from pipelines.config import JobConfig
 
-RAW_IN = Types.ROW_NAMED(["value", "partition", "offset"],
-                         [Types.PRIMITIVE_ARRAY(Types.BYTE()), Types.INT(), Types.LONG()])
+RAW_IN = Types.ROW_NAMED(["kind", "value", "partition", "offset"],
+                         [Types.STRING(), Types.PRIMITIVE_ARRAY(Types.BYTE()), Types.INT(), Types.LONG()])
 KEYED_OUT = Types.ROW_NAMED(["k", "v"], [Types.PRIMITIVE_ARRAY(Types.BYTE()), Types.PRIMITIVE_ARRAY(Types.BYTE())])
 
 
@@ -42,16 +42,28 @@ def source_options(cfg: JobConfig, topic: str, startup: str | None = None) -> di
     return opts
 
 
-def kafka_source(t_env: StreamTableEnvironment, cfg: JobConfig, topic: str, name: str,
-                 startup: str | None = None) -> DataStream:
-    """DataStream of Row(value: bytes, partition: int, offset: int) read from ``topic``;
-    ``startup`` overrides the configured starting offsets (compacted topics are read whole)."""
+def _source_table(t_env: StreamTableEnvironment, cfg: JobConfig, topic: str, name: str,
+                  startup: str | None) -> str:
     table = name.replace(".", "_").replace("-", "_")
     t_env.execute_sql(
         f"CREATE TEMPORARY TABLE {table} (`value` BYTES, `partition` INT METADATA VIRTUAL, "
         f"`offset` BIGINT METADATA VIRTUAL) WITH ({_with(source_options(cfg, topic, startup))})"
     )
-    return t_env.to_data_stream(t_env.from_path(table))
+    return table
+
+
+def kafka_sources(t_env: StreamTableEnvironment, cfg: JobConfig,
+                  topics: dict[str, tuple[str, str | None]]) -> DataStream:
+    """One DataStream of Row(kind, value: bytes, partition, offset) over several topics.
+
+    ``topics`` maps a kind to (topic, startup override). The topics are united on the Java side
+    (SQL UNION ALL), so one Python operator decodes them all: several Python operators on
+    separate source threads deadlocked in thread mode."""
+    selects = []
+    for kind, (topic, startup) in topics.items():
+        table = _source_table(t_env, cfg, topic, f"{kind}_src", startup)
+        selects.append(f"SELECT '{kind}' AS kind, `value`, `partition`, `offset` FROM {table}")
+    return t_env.to_data_stream(t_env.sql_query(" UNION ALL ".join(selects)))
 
 
 def sink_options(cfg: JobConfig, topic: str, name: str) -> dict[str, str]:

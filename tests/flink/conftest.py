@@ -15,7 +15,18 @@ def job_config() -> JobConfig:
 
 
 def raw_rows(values: Iterable[bytes]) -> list[Any]:
-    """Source rows as the Kafka source produces them: Row(value, partition, offset)."""
+    """Event rows as the Kafka sources produce them: Row(kind, value, partition, offset)."""
     from pyflink.common import Row
 
-    return [Row(value=v, partition=0, offset=i) for i, v in enumerate(values)]
+    return [Row(kind="event", value=v, partition=0, offset=i) for i, v in enumerate(values)]
+
+
+def control_rows(kind: str, records: Iterable[dict]) -> list[Any]:
+    """Control rows (profile / consent / erase) as the Kafka sources produce them."""
+    from pyflink.common import Row
+
+    from pipelines.controls import SCHEMAS
+    from udfs.avro_codec import registry
+
+    return [Row(kind=kind, value=registry().encode(SCHEMAS[kind], r), partition=0, offset=i)
+            for i, r in enumerate(records)]

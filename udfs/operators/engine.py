@@ -4,19 +4,29 @@ Input, keyed by user key: (kind, key, payload) with kind "event" / "replay" (an 
 "handoff" (the anonymous key's activity moved to a user), "profile", "consent" or "erase".
 State is the engine's ``UserState.to_bytes()``; the engine's deadlines become event-time timers
 and, in live mode, processing-time timers too, so an abandoned cart fires on time even when no
-further events arrive. Triggers leave as Kafka rows; Redis writes are batched per subtask and
+further events arrive.
+
+Live mode applies each record as it arrives (lowest latency). Replay mode holds records until
+the watermark passes their timestamp and applies them in event-time order (controls before
+events at equal times, ties by event id), so a history replayed twice, or shuffled within the
+lateness bound, gives the same triggers as the pure ``udfs.replay`` driver. Triggers leave as Kafka rows; Redis writes are batched per subtask and
 flushed in one pipelined round trip (by size or at most ``flush_ms`` later).
 """
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Iterator
 from typing import Any
 
 from pyflink.common.typeinfo import Types
 from pyflink.datastream import KeyedProcessFunction, OutputTag, RuntimeContext, TimeDomain
-from pyflink.datastream.state import ValueStateDescriptor
+from pyflink.datastream.state import MapStateDescriptor, ValueStateDescriptor
+
+# Loaded while the operator is unpickled: imported first from open() (with the Kafka
+# connector starting in other threads) its native module initialization hung the job.
+import onnxruntime  # noqa: F401
 
 from pipelines.kafka_io import KEYED_OUT, keyed
 from udfs.avro_codec import registry
@@ -27,6 +37,7 @@ from udfs.state import UserState
 from udfs.triggers import Decision, TriggerEngine
 
 ERASED = OutputTag("erased", KEYED_OUT)
+_OPEN_LOCK = threading.Lock()  # one scorer loads at a time per task manager
 log = logging.getLogger("shoppulse.engine")
 
 
@@ -36,21 +47,25 @@ def now_ms() -> int:
 
 class EngineFunction(KeyedProcessFunction):
     def __init__(self, engine_cfg: EngineConfig, cache_cfg: CacheConfig, redis_url: str | None,
-                 live: bool, scorer: SessionScorer | None = None) -> None:
+                 live: bool, scorer: SessionScorer | None = None, use_model: bool = False) -> None:
+        """``scorer``: a ready scorer (tests); else with ``use_model`` the ONNX scorer over the
+        model registry is built in ``open()``, else rules alone."""
         self.engine_cfg, self.cache_cfg, self.redis_url, self.live = engine_cfg, cache_cfg, redis_url, live
-        self.scorer = scorer
+        self.scorer, self.use_model = scorer, use_model
 
     def open(self, runtime_context: RuntimeContext) -> None:
         self.engine = TriggerEngine(self.engine_cfg)
         self.state = runtime_context.get_state(ValueStateDescriptor("user", Types.PICKLED_BYTE_ARRAY()))
         self.offset = runtime_context.get_state(ValueStateDescriptor("clock-offset", Types.LONG()))
+        self.pending = runtime_context.get_map_state(
+            MapStateDescriptor("pending", Types.LONG(), Types.PICKLED_BYTE_ARRAY()))
         self.batch = CacheBatch(self.cache_cfg)
         self.redis = _connect(self.redis_url)
-        if self.scorer is None:
-            self.scorer = NullScorer()
-        opener = getattr(self.scorer, "open", None)
-        if callable(opener):
-            opener()
+        with _OPEN_LOCK:
+            self.scorer = self.scorer or _model_scorer(self.use_model)
+            opener = getattr(self.scorer, "open", None)
+            if callable(opener):
+                opener()
         group = runtime_context.get_metrics_group()
         self.emitted = group.counter("triggers_emitted")
         self.blocked = group.counter("triggers_blocked")
@@ -60,6 +75,24 @@ class EngineFunction(KeyedProcessFunction):
         self._flush()
 
     def process_element(self, value: tuple, ctx: KeyedProcessFunction.Context) -> Iterator[Any]:
+        if self.live:
+            yield from self._handle(value, ctx)
+            return
+        ts = ctx.timestamp()
+        held = self.pending.get(ts) or []
+        self.pending.put(ts, [*held, value])
+        ctx.timer_service().register_event_time_timer(ts)
+
+    def _release(self, timestamp: int, ctx: Any) -> Iterator[Any]:
+        """Replay mode: apply the records held for ``timestamp`` in a deterministic order."""
+        held = self.pending.get(timestamp)
+        if not held:
+            return
+        self.pending.remove(timestamp)
+        for value in sorted(held, key=_order):
+            yield from self._handle(value, ctx)
+
+    def _handle(self, value: tuple, ctx: Any) -> Iterator[Any]:
         kind, key, payload = value
         current = self._load()
         if kind in ("event", "replay"):
@@ -80,19 +113,30 @@ class EngineFunction(KeyedProcessFunction):
             yield from self._apply(key, decision, ctx)
 
     def on_timer(self, timestamp: int, ctx: KeyedProcessFunction.OnTimerContext) -> Iterator[Any]:
-        current = self._load()
-        due = timestamp
         if ctx.time_domain() == TimeDomain.PROCESSING_TIME:
             self._flush()
-            due = self._live_due(current, timestamp)
-        if current is not None and due is not None:
-            yield from self._apply(ctx.get_current_key(), self.engine.on_timer(current, due, self.scorer, now_ms()), ctx)
+            yield from self._wall_clock(timestamp, ctx)
+            return
+        if not self.live:
+            yield from self._release(timestamp, ctx)
+        current = self._load()
+        # the engine's own timer (it re-arms there for a later deadline), or a deadline now due
+        if current is not None and (current.timer == timestamp or _due(self.engine.next_wakeup(current), timestamp)):
+            decision = self.engine.on_timer(current, timestamp, self.scorer, now_ms())
+            yield from self._apply(ctx.get_current_key(), decision, ctx)
 
-    def _live_due(self, state: UserState | None, wall_ms: int) -> int | None:
-        """The engine deadline a wall-clock timer stands for, if it is due by now (live mode)."""
-        wake = self.engine.next_wakeup(state) if state is not None else None
+    def _wall_clock(self, wall_ms: int, ctx: Any) -> Iterator[Any]:
+        """Live mode on an idle stream: a deadline is due once wall-clock time reaches it
+        (shifted by the key's event-time lag); a later deadline gets its own wall-clock timer."""
+        current = self._load()
+        wake = self.engine.next_wakeup(current) if current is not None else None
         offset = self.offset.value()
-        return wake if wake is not None and offset is not None and wake <= wall_ms - offset else None
+        if current is None or wake is None or offset is None:
+            return
+        if wake > wall_ms - offset:
+            ctx.timer_service().register_processing_time_timer(wake + offset)
+            return
+        yield from self._apply(ctx.get_current_key(), self.engine.on_timer(current, wake, self.scorer, now_ms()), ctx)
 
     def _remember_clock(self, event_time: int) -> None:
         if self.live:
@@ -142,6 +186,28 @@ class EngineFunction(KeyedProcessFunction):
         except Exception as exc:  # redis.RedisError and socket errors
             self.cache_errors.inc(count)
             log.warning("Redis write of %d commands failed: %s", count, exc)
+
+
+_KIND_ORDER = {"erase": 0, "consent": 0, "profile": 0, "handoff": 1, "replay": 1, "event": 1}
+
+
+def _order(value: tuple) -> tuple:
+    """Controls first, then events by (event time, event id) as the pure replay driver orders them."""
+    kind, key, payload = value
+    return (_KIND_ORDER[kind], payload.get("event_time", 0) if isinstance(payload, dict) else 0,
+            str(payload.get("event_id") if isinstance(payload, dict) else ""), kind, key)
+
+
+def _due(wake: int | None, t: int) -> bool:
+    return wake is not None and wake <= t
+
+
+def _model_scorer(use_model: bool) -> SessionScorer:
+    if not use_model:
+        return NullScorer()
+    from udfs.session_scorer import OnnxSessionScorer
+
+    return OnnxSessionScorer()
 
 
 def _connect(url: str | None) -> Any:

@@ -19,8 +19,9 @@ from pyflink.datastream.state import MapStateDescriptor, ValueStateDescriptor
 from pipelines.kafka_io import KEYED_OUT, keyed
 from udfs.avro_codec import registry
 from udfs.dedup import dedup_key
-from udfs.ingest import is_late, late_dead_letter, process_raw
-from udfs.ingest_config import IngestConfig
+from pipelines.controls import control_time, decode_control
+from udfs.ingest import dead_letter, is_late, late_dead_letter, process_raw
+from udfs.ingest_config import IngestConfig, Problem
 
 DLQ = OutputTag("dlq", KEYED_OUT)
 
@@ -35,31 +36,46 @@ def now_ms() -> int:
 
 
 class IngestFunction(ProcessFunction):
-    """Raw Kafka row -> normalized event dict, or a dead letter on the DLQ side output."""
+    """Raw Kafka row -> (kind, key, record), or a dead letter on the DLQ side output.
 
-    def __init__(self, cfg: IngestConfig, topic: str) -> None:
+    Events become ("event", anonymous id, normalized event); profile, consent and erasure
+    records become (kind, user id, record)."""
+
+    def __init__(self, cfg: IngestConfig, topics: dict[str, str]) -> None:
         self.cfg = cfg
-        self.topic = topic
+        self.topics = topics
 
     def open(self, runtime_context: RuntimeContext) -> None:
         registry()
         group = runtime_context.get_metrics_group()
         self.accepted = group.counter("events_accepted")
-        self.rejected = group.counter("events_rejected")
+        self.rejected = group.counter("records_rejected")
 
     def process_element(self, row: Row, ctx: ProcessFunction.Context) -> Iterator[Any]:
-        kind, record = process_raw(bytes(row[0]), self.cfg, now_ms(), self.topic, row[1], row[2])
+        kind, raw = row[0], bytes(row[1])
+        topic = self.topics.get(kind)
         if kind == "event":
-            self.accepted.inc()
-            yield record
+            outcome, record = process_raw(raw, self.cfg, now_ms(), topic, row[2], row[3])
+            if outcome == "event":
+                self.accepted.inc()
+                yield "event", record["anonymous_id"], record
+                return
         else:
-            self.rejected.inc()
-            yield DLQ, keyed(None, registry().encode("dead_letter", record))
+            decoded = decode_control(kind, raw)
+            if not isinstance(decoded, Problem):
+                yield kind, decoded["user_id"], decoded
+                return
+            record = dead_letter(decoded, raw, self.cfg, now_ms(), topic, row[2], row[3])
+        self.rejected.inc()
+        yield DLQ, keyed(None, registry().encode("dead_letter", record))
 
 
-class EventTimeAssigner(TimestampAssigner):
+class RecordTimeAssigner(TimestampAssigner):
+    """Event time of events; write time of control records."""
+
     def extract_timestamp(self, value: Any, record_timestamp: int) -> int:
-        return int(value["event_time"])
+        kind, _, payload = value
+        return int(payload["event_time"]) if kind == "event" else control_time(kind, payload)
 
 
 def expiry_bucket(ts: int, ttl_ms: int) -> int:
