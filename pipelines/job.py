@@ -117,8 +117,9 @@ def kafka_sink_for(t_env: Any, cfg: JobConfig) -> Sink:
     return attach
 
 
-def run(cfg: JobConfig, stages: Stages | None = None) -> None:
-    """Run the job against Kafka as ``cfg`` says; returns when a bounded job has finished."""
+def run(cfg: JobConfig, stages: Stages | None = None, detached: bool = False) -> Any:
+    """Run the job against Kafka as ``cfg`` says; returns when a bounded job has finished, or at
+    once with the JobClient when ``detached`` (cancel it to stop the job)."""
     from pipelines.flink_env import create_env
     from pipelines.kafka_io import kafka_sources
 
@@ -130,7 +131,10 @@ def run(cfg: JobConfig, stages: Stages | None = None) -> None:
     build(env, cfg, source, kafka_sink_for(t_env, cfg), st, use_model=True)
     log.info("running %s (%s mode, %s): %s -> %s", cfg.job_name, cfg.mode, cfg.delivery,
              cfg.events_topic, ", ".join([cfg.triggers_topic, cfg.clean_topic, cfg.dlq_topic]))
+    if detached:
+        return env.execute_async(cfg.job_name)
     env.execute(cfg.job_name)
+    return None
 
 
 def main(argv: list[str] | None = None) -> int:
