@@ -1,5 +1,8 @@
 """``make demo``: demo events through the job on the embedded mini-cluster, and what came out.
 
+The job runs in replay mode: records are applied in event-time order and every pending
+deadline fires when the bounded input ends, so the demo shows abandoned carts at once.
+
 Produces a seeded stream of shopper journeys (with 30% duplicate deliveries and a few broken
 records) to the events topic of the running local stack, runs the job over exactly those records
 (bounded, from the produce time) and prints the clean events, the dead letters and their reasons.
@@ -10,41 +13,53 @@ import collections
 import sys
 import time
 
+import redis
+
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 
 from pipelines.config import JobConfig, load_job_config
-from pipelines.demo_events import demo_stream
+from pipelines.demo_events import demo_consents, demo_stream
 from udfs.avro_codec import DecodeError, registry
 
 
-def produce(cfg: JobConfig, stream: list[bytes]) -> None:
+def produce(cfg: JobConfig, topic: str, stream: list[bytes], keys: list[bytes] | None = None) -> None:
+    """Send and wait for every acknowledgement (an error is raised, never ignored)."""
     producer = KafkaProducer(bootstrap_servers=cfg.bootstrap_servers, acks="all", linger_ms=5)
-    for value in stream:
-        producer.send(cfg.events_topic, value=value)
+    futures = [producer.send(topic, value=value, key=key)
+               for value, key in zip(stream, keys or [None] * len(stream), strict=True)]
     producer.flush(60)
+    for future in futures:
+        future.get(timeout=30)
     producer.close()
 
 
-def read_since(cfg: JobConfig, topic: str, since_ms: int) -> list[bytes]:
-    consumer = KafkaConsumer(bootstrap_servers=cfg.bootstrap_servers, enable_auto_commit=False)
+def end_offsets(cfg: JobConfig, topic: str) -> dict[TopicPartition, int]:
+    consumer = KafkaConsumer(bootstrap_servers=cfg.bootstrap_servers)
     parts = [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or [])]
-    consumer.assign(parts)
-    starts = consumer.offsets_for_times({p: since_ms for p in parts})
     ends = consumer.end_offsets(parts)
-    for p in parts:
-        consumer.seek(p, starts[p].offset if starts[p] else ends[p])
+    consumer.close()
+    return dict(ends)
+
+
+def read_from(cfg: JobConfig, marks: dict[TopicPartition, int]) -> list[bytes]:
+    """Every record after ``marks`` (offsets taken before the job ran) up to the current end."""
+    consumer = KafkaConsumer(bootstrap_servers=cfg.bootstrap_servers, enable_auto_commit=False)
+    consumer.assign(list(marks))
+    ends = consumer.end_offsets(list(marks))
+    for part, offset in marks.items():
+        consumer.seek(part, offset)
     values: list[bytes] = []
-    while any(consumer.position(p) < ends[p] for p in parts):
+    while any(consumer.position(p) < ends[p] for p in marks):
         for batch in consumer.poll(timeout_ms=500).values():
             values.extend(r.value for r in batch)
     consumer.close()
     return values
 
 
-def summarize(cfg: JobConfig, produced: int, since_ms: int, seconds: float) -> None:
+def summarize(cfg: JobConfig, produced: int, marks: dict[str, dict], seconds: float) -> None:
     reg = registry()
-    clean = [reg.decode(v, "behavior_event") for v in read_since(cfg, cfg.clean_topic, since_ms)]
-    letters = [reg.decode(v, "dead_letter") for v in read_since(cfg, cfg.dlq_topic, since_ms)]
+    clean = [reg.decode(v, "behavior_event") for v in read_from(cfg, marks['clean'])]
+    letters = [reg.decode(v, "dead_letter") for v in read_from(cfg, marks['dlq'])]
     print(f"\n==> job finished in {seconds:.1f}s: {produced} records in, {len(clean)} clean events "
           f"to '{cfg.clean_topic}', {len(letters)} dead letters to '{cfg.dlq_topic}'")
     kinds = collections.Counter(e["event_type"] for e in clean)
@@ -56,21 +71,35 @@ def summarize(cfg: JobConfig, produced: int, since_ms: int, seconds: float) -> N
               f"{product.get('currency')}")
     for letter in letters:
         print(f"    dead letter: {letter['reason']} ({letter['stage']}): {letter['detail'][:90]}")
+    triggers = [reg.decode(v, "trigger") for v in read_from(cfg, marks['triggers'])]
+    kinds = collections.Counter(t["trigger_type"] for t in triggers)
+    print(f"==> {len(triggers)} triggers to '{cfg.triggers_topic}': "
+          + ", ".join(f"{k} {n}" for k, n in sorted(kinds.items())))
+    for t in sorted(triggers, key=lambda t: t["trigger_type"] == "ui_personalization")[:4]:
+        who = "holdout (not contacted)" if t["holdout"] else "channels " + ",".join(t["channels"])
+        print(f"    {t['trigger_type']:<22} {t['user_id']}  {who}\n      why: {t['rule'][:110]}")
+    keys = redis.Redis.from_url(cfg.redis_url).keys("sp:*")
+    print(f"==> Redis: {len(keys)} keys (hints, recommendations, features), every one with a TTL")
 
 
 def main() -> int:
     cfg = load_job_config()
     since = int(time.time() * 1000)
-    stream = demo_stream(shoppers=40, start_ms=since - 15 * 60_000)
-    produce(cfg, stream)
+    stream = demo_stream(shoppers=40, start_ms=since - 60 * 60_000)
+    consents = demo_consents(40, since - 2 * 60 * 60_000)
+    produce(cfg, cfg.consent_topic, [v for _, v in consents], [k for k, _ in consents])
+    produce(cfg, cfg.events_topic, stream)
+    print(f"==> produced {len(consents)} consent records to '{cfg.consent_topic}' (compacted, keyed by user)")
     print(f"==> produced {len(stream)} records to '{cfg.events_topic}' (30% re-delivered, 4 broken)")
     print("==> running the job on Flink's embedded mini-cluster (bounded to these records) ...", flush=True)
     from pipelines import job
 
+    marks = {name: end_offsets(cfg, topic) for name, topic in
+             (("clean", cfg.clean_topic), ("dlq", cfg.dlq_topic), ("triggers", cfg.triggers_topic))}
     started = time.monotonic()
-    job_cfg = load_job_config(bounded=True, start_timestamp_ms=since, group_id=f"demo-{since}")
+    job_cfg = load_job_config(bounded=True, start_timestamp_ms=since, group_id=f"demo-{since}", mode="replay")
     job.run(job_cfg)
-    summarize(cfg, len(stream), since, time.monotonic() - started)
+    summarize(cfg, len(stream), marks, time.monotonic() - started)
     return 0
 
 

@@ -79,3 +79,17 @@ def _broken(rng: random.Random, reg: Any, shoppers: int, start_ms: int) -> list[
     negative["product"]["price"] = -5.0
     return [bytes(rng.getrandbits(8) for _ in range(40)), good[: len(good) // 2],
             reg.encode("behavior_event", future), reg.encode("behavior_event", negative)]
+
+
+def demo_consents(shoppers: int, at_ms: int) -> list[tuple[bytes, bytes]]:
+    """(key, consent record) for the signed-in demo shoppers (two in three; every fifth says no)."""
+    reg = registry()
+    records = []
+    for idx in range(shoppers):
+        if idx % 3:
+            yes = idx % 5 != 0
+            user = f"u_{idx:032x}"
+            records.append((user.encode(), reg.encode("consent_record", {
+                "user_id": user, "email": yes, "push": yes, "personalization": yes,
+                "analytics": True, "source": "demo", "updated_at": at_ms})))
+    return records
