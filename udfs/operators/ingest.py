@@ -11,15 +11,15 @@ from collections.abc import Iterator
 from typing import Any
 
 from pyflink.common import Row
-from pyflink.datastream import KeyedProcessFunction, OutputTag, ProcessFunction, RuntimeContext
-from pyflink.common.watermark_strategy import TimestampAssigner
 from pyflink.common.typeinfo import Types
+from pyflink.common.watermark_strategy import TimestampAssigner
+from pyflink.datastream import KeyedProcessFunction, OutputTag, ProcessFunction, RuntimeContext
 from pyflink.datastream.state import MapStateDescriptor, ValueStateDescriptor
 
+from pipelines.controls import control_time, decode_control
 from pipelines.kafka_io import KEYED_OUT, keyed
 from udfs.avro_codec import registry
 from udfs.dedup import dedup_key
-from pipelines.controls import control_time, decode_control
 from udfs.ingest import dead_letter, is_late, late_dead_letter, process_raw
 from udfs.ingest_config import IngestConfig, Problem
 
@@ -88,7 +88,8 @@ def expiry_bucket(ts: int, ttl_ms: int) -> int:
 class IdentityDedupFunction(KeyedProcessFunction):
     """Keyed by anonymous id: drops duplicates and late events, and links devices to users.
 
-    Input: ("event", anonymous id, event) or ("erase", anonymous id, request). Output: ("event" | "replay", user key, event)
+    Input: ("event", anonymous id, event) or ("erase", anonymous id, request).
+    Output: ("event" | "replay", user key, event)
     and ("handoff", anonymous id, user id). Until a login (an event with a user id) the device's
     events are also buffered (bounded); at the login they are replayed to the user's key and the
     anonymous key's engine state is handed off, so the session's earlier activity counts for the
@@ -121,7 +122,7 @@ class IdentityDedupFunction(KeyedProcessFunction):
         watermark = ctx.timer_service().current_watermark()
         if is_late(event["event_time"], watermark, self.cfg.allowed_lateness_ms):
             self.late.inc()
-            letter = late_dead_letter(event, watermark, self.cfg, now_ms())
+            letter = late_dead_letter(event, watermark, now_ms=now_ms(), cfg=self.cfg)
             yield DLQ, keyed(None, registry().encode("dead_letter", letter))
             return
         key = dedup_key(event)
