@@ -9,6 +9,7 @@ from __future__ import annotations
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from udfs.envconfig import env_field, from_env
 
@@ -28,15 +29,18 @@ class JobConfig:
     erasure_done_topic: str = env_field("erasure.done", "Erasure confirmations emitted by the job.")
     clean_topic: str = env_field("events.clean", "Validated, normalized, deduplicated events (Avro).")
     starting_offsets: str = env_field("committed", "earliest, latest, or committed (earliest when none).")
-    start_timestamp_ms: int = env_field(0, "If > 0, start reading at this record timestamp (overrides starting_offsets).")
+    start_timestamp_ms: int = env_field(
+        0, "If > 0, start reading at this record timestamp (overrides starting_offsets).")
     bounded: bool = env_field(False, "Stop at the offsets current at start (demos, replays, tests).")
     parallelism: int = env_field(2, "Default operator parallelism.")
     python_executable: str = env_field(sys.executable, "Interpreter of the Python workers.")
     jars_dir: str = env_field(str(ROOT / ".jars" / "flink"), "Folder of the Flink connector jars.")
     delivery: str = env_field("at-least-once", "Kafka sink guarantee: at-least-once or exactly-once.")
     checkpoint_interval_ms: int = env_field(10_000, "Checkpoint interval (exactly-once commits on it).")
-    transaction_timeout_ms: int = env_field(600_000, "Kafka transaction timeout; must stay below the broker's 15 min cap.")
-    mode: str = env_field("live", "live: deadlines also fire on wall-clock time (idle streams); replay: event time only.")
+    transaction_timeout_ms: int = env_field(
+        600_000, "Kafka transaction timeout; must stay below the broker's 15 min cap.")
+    mode: str = env_field(
+        "live", "live: deadlines also fire on wall-clock time (idle streams); replay: event-time order only.")
     redis_url: str = env_field("redis://127.0.0.1:6379/0", "Redis for UI hints, features, recommendations.")
     job_name: str = env_field("shoppulse", "Flink job name.")
 
@@ -57,7 +61,7 @@ class JobConfig:
         return [j.resolve().as_uri() for j in jars]
 
 
-def load_job_config(**overrides: object) -> JobConfig:
+def load_job_config(**overrides: Any) -> JobConfig:
     cfg = from_env(JobConfig, "SP_JOB", **overrides)
     if cfg.delivery not in ("at-least-once", "exactly-once"):
         raise ValueError(f"SP_JOB_DELIVERY={cfg.delivery!r}: expected at-least-once or exactly-once")

@@ -14,7 +14,6 @@ import sys
 import time
 
 import redis
-
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 
 from pipelines.config import JobConfig, load_job_config
@@ -22,7 +21,7 @@ from pipelines.demo_events import demo_consents, demo_stream
 from udfs.avro_codec import DecodeError, registry
 
 
-def produce(cfg: JobConfig, topic: str, stream: list[bytes], keys: list[bytes] | None = None) -> None:
+def produce(cfg: JobConfig, topic: str, stream: list[bytes], keys: list[bytes | None] | None = None) -> None:
     """Send and wait for every acknowledgement (an error is raised, never ignored)."""
     producer = KafkaProducer(bootstrap_servers=cfg.bootstrap_servers, acks="all", linger_ms=5)
     futures = [producer.send(topic, value=value, key=key)

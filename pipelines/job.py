@@ -117,6 +117,20 @@ def kafka_sink_for(t_env: Any, cfg: JobConfig) -> Sink:
     return attach
 
 
+def model_available() -> bool:
+    """True when the model registry has a promoted version; else the job runs on rules alone."""
+    from udfs.model_store import current_version, resolve_root
+    from udfs.session_scorer import ScorerConfig
+
+    root = resolve_root(from_env(ScorerConfig, "SP_SCORER").registry)
+    found = current_version(root) if root.exists() else None
+    if found is None:
+        log.warning("no promoted model in %s: triggers run on rules alone (models.registry promote)", root)
+        return False
+    log.info("scoring sessions with model version %s from %s", found.version, root)
+    return True
+
+
 def run(cfg: JobConfig, stages: Stages | None = None, detached: bool = False) -> Any:
     """Run the job against Kafka as ``cfg`` says; returns when a bounded job has finished, or at
     once with the JobClient when ``detached`` (cancel it to stop the job)."""
@@ -128,7 +142,7 @@ def run(cfg: JobConfig, stages: Stages | None = None, detached: bool = False) ->
     source = kafka_sources(t_env, cfg, {
         "event": (cfg.events_topic, None), "profile": (cfg.profiles_topic, "earliest"),
         "consent": (cfg.consent_topic, "earliest"), "erase": (cfg.erasure_topic, None)})
-    build(env, cfg, source, kafka_sink_for(t_env, cfg), st, use_model=True)
+    build(env, cfg, source, kafka_sink_for(t_env, cfg), st, use_model=model_available())
     log.info("running %s (%s mode, %s): %s -> %s", cfg.job_name, cfg.mode, cfg.delivery,
              cfg.events_topic, ", ".join([cfg.triggers_topic, cfg.clean_topic, cfg.dlq_topic]))
     if detached:

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from udfs.envconfig import env_field, from_env
 
@@ -37,5 +38,5 @@ class StackConfig:
         return Path(self.state_dir) / f"redis-{self.redis_port}"
 
 
-def load(**overrides: object) -> StackConfig:
+def load(**overrides: Any) -> StackConfig:
     return from_env(StackConfig, "SP_STACK", **overrides)

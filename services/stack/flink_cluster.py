@@ -32,7 +32,7 @@ def _java17_opts() -> str:
     return ""
 
 
-def write_conf(cfg: StackConfig, rest_port: int, slots: int = 2) -> Path:
+def write_conf(cfg: StackConfig, rest_port: int, slots: int = 4) -> Path:
     conf = Path(cfg.state_dir) / f"flink-{rest_port}" / "conf"
     conf.mkdir(parents=True, exist_ok=True)
     for name in ("log4j.properties", "log4j-cli.properties", "log4j-console.properties"):
@@ -45,7 +45,7 @@ def write_conf(cfg: StackConfig, rest_port: int, slots: int = 2) -> Path:
         "rest.address": "localhost", "rest.bind-address": "localhost", "rest.port": str(rest_port),
         "jobmanager.rpc.port": str(rest_port + 1), "taskmanager.numberOfTaskSlots": str(slots),
         "jobmanager.memory.process.size": "1024m", "taskmanager.memory.process.size": "2048m",
-        "parallelism.default": str(slots), "python.executable": sys.executable,
+        "parallelism.default": "2", "python.executable": sys.executable,
         "python.client.executable": sys.executable, "restart-strategy.type": "fixed-delay",
         "restart-strategy.fixed-delay.attempts": "3", "restart-strategy.fixed-delay.delay": "2 s",
     }

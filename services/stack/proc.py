@@ -1,6 +1,7 @@
 """Start, find and stop a background server process by pid file; wait for readiness or explain."""
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -95,7 +96,5 @@ def stop(name: str, pid_file: Path, grace_s: float = 20.0) -> bool:
 
 
 def _signal_group(pid: int, sig: signal.Signals) -> None:
-    try:
+    with contextlib.suppress(ProcessLookupError):
         os.killpg(pid, sig)
-    except ProcessLookupError:
-        pass

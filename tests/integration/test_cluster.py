@@ -10,7 +10,7 @@ import pytest
 
 from services.stack import flink_cluster
 from services.stack.config import StackConfig
-from tests.integration.test_job_kafka import job_config, shoppers
+from tests.integration.test_job_kafka import TOPIC_FIELDS, job_config, shoppers
 from udfs.avro_codec import registry
 
 pytestmark = [pytest.mark.integration, pytest.mark.cluster]
@@ -30,10 +30,9 @@ def test_flink_run_py_processes_the_topic_on_a_session_cluster(kafka: Any, clust
     cfg = job_config(kafka)
     events = shoppers(8, seed=21)
     kafka.produce(cfg.events_topic, [registry().encode("behavior_event", e) for e in events] + [b"junk"])
-    env = {f"SP_JOB_{k.upper()}": str(v) for k, v in {
-        "bootstrap_servers": cfg.bootstrap_servers, "events_topic": cfg.events_topic,
-        "clean_topic": cfg.clean_topic, "dlq_topic": cfg.dlq_topic, "group_id": cfg.group_id,
-        "starting_offsets": "earliest", "checkpoint_interval_ms": 0}.items()}
+    settings = {name: getattr(cfg, name) for name in (*TOPIC_FIELDS, "bootstrap_servers", "group_id", "mode")}
+    settings.update(starting_offsets="earliest", checkpoint_interval_ms=0, redis_url="")
+    env = {f"SP_JOB_{k.upper()}": str(v) for k, v in settings.items()}
     done = flink_cluster.submit(cluster, REST_PORT, ["--bounded"], env)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     clean = [registry().decode(v, "behavior_event") for _, v in kafka.consume(cfg.clean_topic, timeout_s=10)]

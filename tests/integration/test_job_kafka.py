@@ -20,13 +20,16 @@ from udfs.avro_codec import registry
 pytestmark = pytest.mark.integration
 
 
+TOPIC_FIELDS = ("events_topic", "clean_topic", "dlq_topic", "triggers_topic", "profiles_topic", "consent_topic",
+                "erasure_topic", "erasure_done_topic")
+
+
 def job_config(kafka: Any) -> JobConfig:
-    """Fresh topics and group for one run of the job, bounded to what is in the topic."""
+    """Fresh topics and group for one run of the job, bounded to what is in the topics."""
+    topics = {name: kafka.new_topic(prefix=name.split("_")[0]) for name in TOPIC_FIELDS}
     return load_job_config(
-        bootstrap_servers=kafka.bootstrap, events_topic=kafka.new_topic(prefix="events"),
-        clean_topic=kafka.new_topic(prefix="clean"), dlq_topic=kafka.new_topic(prefix="dlq"),
-        group_id=f"test-{uuid.uuid4().hex[:8]}", starting_offsets="earliest", bounded=True,
-        parallelism=2, checkpoint_interval_ms=0,
+        bootstrap_servers=kafka.bootstrap, group_id=f"test-{uuid.uuid4().hex[:8]}", starting_offsets="earliest",
+        bounded=True, parallelism=2, checkpoint_interval_ms=0, redis_url="", mode="replay", **topics,
     )
 
 

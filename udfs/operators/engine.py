@@ -9,8 +9,10 @@ further events arrive.
 Live mode applies each record as it arrives (lowest latency). Replay mode holds records until
 the watermark passes their timestamp and applies them in event-time order (controls before
 events at equal times, ties by event id), so a history replayed twice, or shuffled within the
-lateness bound, gives the same triggers as the pure ``udfs.replay`` driver. Triggers leave as Kafka rows; Redis writes are batched per subtask and
-flushed in one pipelined round trip (by size or at most ``flush_ms`` later).
+lateness bound, gives the same triggers as the pure ``udfs.replay`` driver.
+
+Triggers leave as Kafka rows; Redis writes are batched per subtask and flushed in one
+pipelined round trip (by size or at most ``flush_ms`` later).
 """
 from __future__ import annotations
 
@@ -20,13 +22,12 @@ import time
 from collections.abc import Iterator
 from typing import Any
 
-from pyflink.common.typeinfo import Types
-from pyflink.datastream import KeyedProcessFunction, OutputTag, RuntimeContext, TimeDomain
-from pyflink.datastream.state import MapStateDescriptor, ValueStateDescriptor
-
 # Loaded while the operator is unpickled: imported first from open() (with the Kafka
 # connector starting in other threads) its native module initialization hung the job.
 import onnxruntime  # noqa: F401
+from pyflink.common.typeinfo import Types
+from pyflink.datastream import KeyedProcessFunction, OutputTag, RuntimeContext, TimeDomain
+from pyflink.datastream.state import MapStateDescriptor, ValueStateDescriptor
 
 from pipelines.kafka_io import KEYED_OUT, keyed
 from udfs.avro_codec import registry
@@ -51,7 +52,16 @@ class EngineFunction(KeyedProcessFunction):
         """``scorer``: a ready scorer (tests); else with ``use_model`` the ONNX scorer over the
         model registry is built in ``open()``, else rules alone."""
         self.engine_cfg, self.cache_cfg, self.redis_url, self.live = engine_cfg, cache_cfg, redis_url, live
-        self.scorer, self.use_model = scorer, use_model
+        self.scorer: SessionScorer = scorer or NullScorer()
+        self.custom_scorer, self.use_model = scorer is not None, use_model
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        """Unpickled on the worker: load ONNX Runtime now when the model will be used. Imported
+        first from ``open()``, with the Kafka connector starting in other threads, its native
+        module initialization hung the job."""
+        self.__dict__.update(state)
+        if state.get("use_model"):
+            import onnxruntime  # noqa: F401
 
     def open(self, runtime_context: RuntimeContext) -> None:
         self.engine = TriggerEngine(self.engine_cfg)
@@ -62,7 +72,8 @@ class EngineFunction(KeyedProcessFunction):
         self.batch = CacheBatch(self.cache_cfg)
         self.redis = _connect(self.redis_url)
         with _OPEN_LOCK:
-            self.scorer = self.scorer or _model_scorer(self.use_model)
+            if not self.custom_scorer:
+                self.scorer = _model_scorer(self.use_model)
             opener = getattr(self.scorer, "open", None)
             if callable(opener):
                 opener()
@@ -95,6 +106,7 @@ class EngineFunction(KeyedProcessFunction):
     def _handle(self, value: tuple, ctx: Any) -> Iterator[Any]:
         kind, key, payload = value
         current = self._load()
+        decision: Decision | None
         if kind in ("event", "replay"):
             self._remember_clock(payload["event_time"])
             decision = self.engine.on_event(current, payload, now_ms(), self.scorer)
