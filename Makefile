@@ -6,7 +6,7 @@
 SHELL := /bin/bash
 PY := .venv/bin/python
 
-.PHONY: setup demo test test-cluster unit lint stack-up stack-down
+.PHONY: setup demo test unit lint stack-up stack-down
 setup:
 	@bash scripts/setup.sh
 
@@ -16,9 +16,6 @@ demo: setup
 
 test: setup
 	@bash scripts/test.sh
-
-test-cluster: setup
-	@.venv/bin/python -m pytest tests -m cluster
 
 unit: setup
 	@$(PY) -m pytest tests/unit -q

@@ -7,6 +7,4 @@ PY=.venv/bin/python
 echo "==> JS tag tests (node --test)"
 node --test tests/js/
 echo "==> Python tests (unit, Flink at parallelism 2, integration against real Kafka/Redis)"
-# The session-cluster submission (marker "cluster") hangs with the full job at the moment; it
-# runs with `make test-cluster` until that is fixed.
-"$PY" -m pytest tests -m "not cluster" "$@"
+"$PY" -m pytest tests "$@"

@@ -22,9 +22,6 @@ import time
 from collections.abc import Iterator
 from typing import Any
 
-# Loaded while the operator is unpickled: imported first from open() (with the Kafka
-# connector starting in other threads) its native module initialization hung the job.
-import onnxruntime  # noqa: F401
 from pyflink.common.typeinfo import Types
 from pyflink.datastream import KeyedProcessFunction, OutputTag, RuntimeContext, TimeDomain
 from pyflink.datastream.state import MapStateDescriptor, ValueStateDescriptor
