@@ -26,6 +26,11 @@ def _with(options: dict[str, str]) -> str:
     return ", ".join(f"{_quote(k)} = {_quote(v)}" for k, v in options.items())
 
 
+def table_name(name: str) -> str:
+    """A SQL identifier from a stream name."""
+    return name.replace(".", "_").replace("-", "_")
+
+
 def source_options(cfg: JobConfig, topic: str, startup: str | None = None) -> dict[str, str]:
     modes = {"earliest": "earliest-offset", "latest": "latest-offset", "committed": "group-offsets"}
     opts = {
@@ -44,7 +49,7 @@ def source_options(cfg: JobConfig, topic: str, startup: str | None = None) -> di
 
 def _source_table(t_env: StreamTableEnvironment, cfg: JobConfig, topic: str, name: str,
                   startup: str | None) -> str:
-    table = name.replace(".", "_").replace("-", "_")
+    table = table_name(name)
     t_env.execute_sql(
         f"CREATE TEMPORARY TABLE {table} (`value` BYTES, `partition` INT METADATA VIRTUAL, "
         f"`offset` BIGINT METADATA VIRTUAL) WITH ({_with(source_options(cfg, topic, startup))})"
@@ -82,7 +87,7 @@ def sink_options(cfg: JobConfig, topic: str, name: str) -> dict[str, str]:
 def kafka_sink(t_env: StreamTableEnvironment, statements: StatementSet, cfg: JobConfig,
                stream: DataStream, topic: str, name: str) -> None:
     """Write a stream of Row(k: bytes, v: bytes) to ``topic`` (key decides the partition)."""
-    table = name.replace(".", "_").replace("-", "_") + "_sink"
+    table = table_name(name) + "_sink"
     t_env.execute_sql(
         f"CREATE TEMPORARY TABLE {table} (k BYTES, v BYTES) WITH ({_with(sink_options(cfg, topic, name))})"
     )

@@ -28,8 +28,8 @@ def down(cfg: StackConfig) -> None:
 
 
 def status(cfg: StackConfig) -> None:
-    print(f"Kafka {cfg.bootstrap}: {'up' if kafka._ready(cfg) else 'down'}")
-    print(f"Redis {cfg.redis_url}: {'up' if redis_server._ready(cfg) else 'down'}")
+    print(f"Kafka {cfg.bootstrap}: {'up' if kafka.ready(cfg) else 'down'}")
+    print(f"Redis {cfg.redis_url}: {'up' if redis_server.ready(cfg) else 'down'}")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -100,7 +100,7 @@ def port_open(port: int) -> bool:
         return s.connect_ex(("127.0.0.1", port)) == 0
 
 
-def _ready(cfg: StackConfig) -> bool:
+def ready(cfg: StackConfig) -> bool:
     if not port_open(cfg.kafka_port):
         return False
     from kafka import KafkaAdminClient
@@ -122,7 +122,7 @@ def start(cfg: StackConfig) -> str:
     """Start the broker unless it already runs; returns a one-line status."""
     d = cfg.kafka_dir
     pid_file = d / "kafka.pid"
-    if read_pid(pid_file) is not None and _ready(cfg):
+    if read_pid(pid_file) is not None and ready(cfg):
         return f"Kafka already running on {cfg.bootstrap}"
     if port_open(cfg.kafka_port) or port_open(cfg.controller_port):
         raise StackError(f"port {cfg.kafka_port} or {cfg.controller_port} is taken by another process; "
@@ -133,7 +133,7 @@ def start(cfg: StackConfig) -> str:
     _format(cfg)
     log = d / "stdout.log"
     pid = spawn(_java_argv(cfg, "kafka.Kafka", str(d / "server.properties")), log, pid_file, d)
-    wait_ready("Kafka", pid, lambda: _ready(cfg), cfg.start_timeout_s, d / "server.log")
+    wait_ready("Kafka", pid, lambda: ready(cfg), cfg.start_timeout_s, d / "server.log")
     return f"Kafka {cfg.bootstrap} (pid {pid}, data {d / 'data'})"
 
 

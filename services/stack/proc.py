@@ -19,13 +19,7 @@ def read_pid(pid_file: Path) -> int | None:
         pid = int(pid_file.read_text().strip())
     except (OSError, ValueError):
         return None
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return None
-    except PermissionError:
-        return pid
-    return pid
+    return pid if pid_alive(pid) else None
 
 
 def spawn(argv: Sequence[str], log_file: Path, pid_file: Path, cwd: Path) -> int:
@@ -66,10 +60,10 @@ def _alive(pid: int) -> bool:
             return False
     except ChildProcessError:
         pass
-    return read_pid_alive(pid)
+    return pid_alive(pid)
 
 
-def read_pid_alive(pid: int) -> bool:
+def pid_alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
     except ProcessLookupError:

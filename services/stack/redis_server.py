@@ -8,7 +8,7 @@ from services.stack.config import StackConfig
 from services.stack.proc import StackError, read_pid, spawn, stop, wait_ready
 
 
-def _ready(cfg: StackConfig) -> bool:
+def ready(cfg: StackConfig) -> bool:
     import redis
 
     try:
@@ -20,7 +20,7 @@ def _ready(cfg: StackConfig) -> bool:
 def start(cfg: StackConfig) -> str:
     d = cfg.redis_dir
     pid_file = d / "redis.pid"
-    if read_pid(pid_file) is not None and _ready(cfg):
+    if read_pid(pid_file) is not None and ready(cfg):
         return f"Redis already running on {cfg.redis_url}"
     server = shutil.which("redis-server") or "/usr/bin/redis-server"
     if not os.path.exists(server):
@@ -30,7 +30,7 @@ def start(cfg: StackConfig) -> str:
             "--appendonly", "no", "--dir", str(d), "--daemonize", "no", "--protected-mode", "yes"]
     log = d / "redis.log"
     pid = spawn(argv, log, pid_file, d)
-    wait_ready("Redis", pid, lambda: _ready(cfg), cfg.start_timeout_s, log)
+    wait_ready("Redis", pid, lambda: ready(cfg), cfg.start_timeout_s, log)
     return f"Redis {cfg.redis_url} (pid {pid})"
 
 

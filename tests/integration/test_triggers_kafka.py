@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import collections
 import json
-import time
 import uuid
 from typing import Any
 
@@ -12,7 +11,7 @@ import pytest
 
 from pipelines import job
 from pipelines.config import JobConfig, load_job_config
-from tests.integration.journeys import MIN, history, shuffled_within
+from tests.integration.journeys import history, shuffled_within
 from udfs.avro_codec import registry
 from udfs.engine_config import EngineConfig
 from udfs.replay import replay
@@ -108,7 +107,6 @@ def test_redis_holds_hints_for_consenting_users_with_a_ttl(redis_url: str, scrip
     assert client.exists(f"sp:hints:{u['browser']}") and 0 < client.ttl(f"sp:hints:{u['browser']}") <= 7 * 86_400
     assert not client.keys(f"sp:*:{u['nocons']}") and not client.keys(f"sp:*:{u['holdout']}")
     assert all(client.ttl(k) > 0 for k in client.keys("sp:*"))
-    _ = time, MIN
 
 
 def _diff(a: list[dict], b: list[dict]) -> str:

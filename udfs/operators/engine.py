@@ -17,8 +17,6 @@ pipelined round trip (by size or at most ``flush_ms`` later).
 from __future__ import annotations
 
 import logging
-import threading
-import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -30,17 +28,13 @@ from pipelines.kafka_io import KEYED_OUT, keyed
 from udfs.avro_codec import registry
 from udfs.cache import CacheBatch, CacheConfig
 from udfs.engine_config import EngineConfig
+from udfs.operators.ingest import now_ms
 from udfs.scoring import NullScorer, SessionScorer
 from udfs.state import UserState
 from udfs.triggers import Decision, TriggerEngine
 
 ERASED = OutputTag("erased", KEYED_OUT)
-_OPEN_LOCK = threading.Lock()  # one scorer loads at a time per task manager
 log = logging.getLogger("shoppulse.engine")
-
-
-def now_ms() -> int:
-    return int(time.time() * 1000)
 
 
 class EngineFunction(KeyedProcessFunction):
@@ -68,12 +62,11 @@ class EngineFunction(KeyedProcessFunction):
             MapStateDescriptor("pending", Types.LONG(), Types.PICKLED_BYTE_ARRAY()))
         self.batch = CacheBatch(self.cache_cfg)
         self.redis = _connect(self.redis_url)
-        with _OPEN_LOCK:
-            if not self.custom_scorer:
-                self.scorer = _model_scorer(self.use_model)
-            opener = getattr(self.scorer, "open", None)
-            if callable(opener):
-                opener()
+        if not self.custom_scorer:
+            self.scorer = _model_scorer(self.use_model)
+        opener = getattr(self.scorer, "open", None)
+        if callable(opener):
+            opener()
         group = runtime_context.get_metrics_group()
         self.emitted = group.counter("triggers_emitted")
         self.blocked = group.counter("triggers_blocked")

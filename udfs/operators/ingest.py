@@ -26,11 +26,6 @@ from udfs.ingest_config import IngestConfig, Problem
 DLQ = OutputTag("dlq", KEYED_OUT)
 
 
-def user_key(event: dict[str, Any]) -> str:
-    """Partitioning key of an event: the user, else the anonymous id."""
-    return event.get("user_id") or event["anonymous_id"]
-
-
 def now_ms() -> int:
     return int(time.time() * 1000)
 
