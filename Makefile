@@ -14,7 +14,8 @@ demo: setup
 	@$(PY) -m services.stack up
 	@$(PY) -m pipelines.demo
 
-test: setup
+test:
+	@bash scripts/setup.sh --browser
 	@bash scripts/test.sh
 
 unit: setup

@@ -3,6 +3,7 @@
 #   - Debian's redis-server (apt) when missing;
 #   - a Python virtual environment keyed by a hash of requirements*.txt  -> .venv
 #   - the Maven-resolved Kafka and Flink connector jars keyed by a hash of the poms -> .jars
+#   - with --browser: Debian's chromium for the browser end-to-end tests (Playwright drives it)
 # A second run finds both in the cache and returns in seconds.
 # Cache folder: $SP_CACHE_DIR (default ~/.cache/shoppulse). Python: $SP_PYTHON (default python3.11).
 set -euo pipefail
@@ -17,11 +18,17 @@ command -v java >/dev/null || die "java not found: install a Java 17 JDK"
 command -v mvn >/dev/null || die "mvn not found: install Maven"
 "$PY" -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))' || die "$PY is not Python 3.11"
 
-if ! command -v redis-server >/dev/null && [ ! -x /usr/bin/redis-server ]; then
-  step "installing redis-server (apt)"
+apt_install() {  # apt_install <package>: Debian's package, installed once
+  step "installing $1 (apt)"
   [ "$(id -u)" = 0 ] && SUDO="" || SUDO="sudo"
-  $SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq redis-server >/dev/null \
-    || die "could not install redis-server with apt-get"
+  $SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "$1" >/dev/null \
+    || die "could not install $1 with apt-get"
+}
+if ! command -v redis-server >/dev/null && [ ! -x /usr/bin/redis-server ]; then
+  apt_install redis-server
+fi
+if [ "${1:-}" = "--browser" ] && ! command -v chromium >/dev/null; then
+  apt_install chromium
 fi
 
 req_hash=$(cat requirements.txt requirements-train.txt requirements-dev.txt constraints.txt | "$PY" -c \
@@ -33,7 +40,7 @@ if [ ! -f "$venv/.complete" ]; then
   "$venv/bin/pip" install -q --upgrade pip
   "$venv/bin/pip" install --progress-bar off -r requirements-dev.txt -c constraints.txt \
     | grep -E '^(Collecting|Successfully)' | sed 's/^/    /' || true
-  "$venv/bin/python" -c 'import pyflink, pemja, torch, onnx, onnxruntime, fastavro, kafka, redis, aiohttp' \
+  "$venv/bin/python" -c 'import pyflink, pemja, torch, onnx, onnxruntime, fastavro, kafka, redis, aiohttp, confluent_kafka, aiosmtpd, mlflow, playwright' \
     || die "Python environment $venv is incomplete (see pip output above)"
   touch "$venv/.complete"
 fi

@@ -1,8 +1,9 @@
 """Real Kafka (KRaft) and Redis, started once per test session on their own ports.
 
-The servers come from the project's own stack code (``services.stack``), in ``.state/test``,
-wiped at the start of each session. If one cannot start, every test that needs it fails with
-the server's own log lines: never a skip.
+The servers come from the project's own stack code (``services.stack``), in ``.state/test``
+(``SP_TEST_STATE_DIR``; ports ``SP_TEST_KAFKA_PORT``, ``SP_TEST_CONTROLLER_PORT`` and
+``SP_TEST_REDIS_PORT``, so parallel runs do not collide), wiped at the start of each session.
+If one cannot start, every test that needs it fails with the server's own log lines: never a skip.
 """
 from __future__ import annotations
 
@@ -26,7 +27,7 @@ from services.stack.topics import ensure_topics
 
 def _test_stack() -> StackConfig:
     return load(
-        state_dir=str(ROOT / ".state" / "test"),
+        state_dir=os.environ.get("SP_TEST_STATE_DIR", str(ROOT / ".state" / "test")),
         kafka_port=int(os.environ.get("SP_TEST_KAFKA_PORT", "19092")),
         controller_port=int(os.environ.get("SP_TEST_CONTROLLER_PORT", "19093")),
         redis_port=int(os.environ.get("SP_TEST_REDIS_PORT", "16379")),
