@@ -1,0 +1,83 @@
+"""Redis-backed claims and delivery journal (plus an optional JSONL copy of the journal).
+
+- ``{prefix}:delivered:{channel}:{trigger_id}``: the claim, ``SET NX EX claim_ttl_s``; its value
+  goes from ``claimed`` to the outcome (``sent``, ``skipped``, ``failed``) once known.
+- ``{prefix}:deliveries``: a stream with one entry per outcome (trigger_id, channel, user_id,
+  trigger_type, outcome, detail, attempts, at_ms), capped near ``journal_maxlen``.
+- ``{prefix}:deliveries:failed``: the same fields plus the trigger as JSON, for every failure:
+  the dead letters of delivery, kept for inspection or a manual resend.
+"""
+from __future__ import annotations
+
+import json
+import threading
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+from .core import Outcome
+
+
+class RedisClaims:
+    """First-writer-wins claims with ``SET NX EX``; the winner later stores the outcome."""
+
+    def __init__(self, client: Any, ttl_s: int) -> None:
+        self._client = client
+        self._ttl_s = ttl_s
+
+    def claim(self, key: str) -> bool:
+        """True for the first caller only, until the TTL expires."""
+        return bool(self._client.set(key, "claimed", nx=True, ex=self._ttl_s))
+
+    def settle(self, key: str, outcome: str) -> None:
+        """Keep the claim, now with the outcome as its value (TTL unchanged)."""
+        self._client.set(key, outcome, xx=True, keepttl=True)
+
+
+def stream_key(prefix: str) -> str:
+    return f"{prefix}:deliveries"
+
+
+def failed_key(prefix: str) -> str:
+    return f"{prefix}:deliveries:failed"
+
+
+class RedisJournal:
+    """Outcomes to a Redis stream, failures with their trigger to a second one, both optionally to JSONL."""
+
+    def __init__(self, client: Any, prefix: str, maxlen: int, path: str = "") -> None:
+        self._client = client
+        self._prefix = prefix
+        self._maxlen = maxlen
+        self._path = Path(path) if path else None
+        self._lock = threading.Lock()
+
+    def record(self, outcome: Outcome, trigger: dict[str, Any]) -> None:
+        """Append ``outcome``; for a failure also the trigger, to the failed stream."""
+        fields = outcome.as_record()
+        pipe = self._client.pipeline(transaction=False)
+        pipe.xadd(stream_key(self._prefix), fields, maxlen=self._maxlen, approximate=True)
+        if outcome.outcome == "failed":
+            failed = {**fields, "trigger": json.dumps(trigger, sort_keys=True)}
+            pipe.xadd(failed_key(self._prefix), failed, maxlen=self._maxlen, approximate=True)
+        pipe.execute()
+        if self._path is not None:
+            self._append(outcome, trigger)
+
+    def _append(self, outcome: Outcome, trigger: dict[str, Any]) -> None:
+        line: dict[str, Any] = asdict(outcome)
+        if outcome.outcome == "failed":
+            line["trigger"] = trigger
+        assert self._path is not None
+        with self._lock, self._path.open("a", encoding="utf-8") as fh:
+            fh.write(json.dumps(line, sort_keys=True) + "\n")
+
+
+def read_journal(client: Any, prefix: str = "sp", failed: bool = False) -> list[dict[str, str]]:
+    """Every entry of the journal (or of the failed stream), oldest first, as str fields."""
+    entries = client.xrange(failed_key(prefix) if failed else stream_key(prefix))
+    return [{_text(k): _text(v) for k, v in fields.items()} for _, fields in entries]
+
+
+def _text(value: Any) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)

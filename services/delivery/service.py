@@ -1,0 +1,115 @@
+"""The thin Kafka loop around ``core.Delivery``, and the two services wired from their config.
+
+The consumer joins a group with ``isolation_level=read_committed`` (triggers written in a Flink
+transaction appear only once it commits) and auto-commit off: each record's offset is committed
+after it is handled, so a restart resumes after the last handled trigger, and the claims catch
+the few a crash between handling and committing would replay. A record that does not decode as
+a trigger is recorded as failed (with its position) and committed: bad input never stops delivery.
+"""
+from __future__ import annotations
+
+import logging
+import threading
+from typing import Any
+
+from .claims import RedisClaims, RedisJournal
+from .config import DeliveryConfig, EmailConfig, WebhookConfig
+from .core import EMAIL_TYPES, PUSH_TYPES, Delivery, Journal, Outcome, now_ms
+from .directory import from_config
+from .senders import EmailSender, WebhookSender
+
+log = logging.getLogger(__name__)
+
+
+def redis_client(cfg: DeliveryConfig) -> Any:
+    import redis
+
+    return redis.Redis.from_url(cfg.redis_url, socket_timeout=10, socket_connect_timeout=10)
+
+
+def email_delivery(cfg: EmailConfig, client: Any, stop: threading.Event) -> Delivery:
+    """The e-mail channel: abandoned_cart and repeated_browse_offer triggers, over SMTP."""
+    sender = EmailSender(cfg, from_config(cfg, client), sleep=stop.wait)
+    return _delivery(cfg, client, "email", EMAIL_TYPES, sender)
+
+
+def webhook_delivery(cfg: WebhookConfig, client: Any, stop: threading.Event) -> Delivery:
+    """The push channel: every trigger type carrying ``push``, POSTed to the webhook."""
+    return _delivery(cfg, client, "push", PUSH_TYPES, WebhookSender(cfg, sleep=stop.wait))
+
+
+def _delivery(cfg: DeliveryConfig, client: Any, channel: str, types: tuple[str, ...], send: Any) -> Delivery:
+    return Delivery(channel=channel, types=types, claims=RedisClaims(client, cfg.claim_ttl_s),
+                    journal=RedisJournal(client, cfg.key_prefix, cfg.journal_maxlen, cfg.journal_file),
+                    send=send, prefix=cfg.key_prefix)
+
+
+def make_consumer(cfg: DeliveryConfig, channel: str) -> Any:
+    """A group consumer of the triggers topic: read_committed, offsets committed by hand."""
+    from kafka import KafkaConsumer
+
+    return KafkaConsumer(
+        cfg.topic, bootstrap_servers=[s.strip() for s in cfg.bootstrap_servers.split(",") if s.strip()],
+        group_id=cfg.group(channel), client_id=f"shoppulse-delivery-{channel}",
+        isolation_level="read_committed", enable_auto_commit=False, auto_offset_reset=cfg.auto_offset_reset,
+        max_poll_records=20, max_poll_interval_ms=max(300_000, int(cfg.give_up_after_s * 1000 * 25)),
+    )
+
+
+def undecodable(record: Any, channel: str, reason: str) -> Outcome:
+    """The journal entry of a record that is not a trigger, named by its position."""
+    where = f"{record.topic}/{record.partition}/{record.offset}"
+    return Outcome(trigger_id=where, channel=channel, user_id="", trigger_type="", outcome="failed",
+                   detail=f"undecodable: {reason}", attempts=0, at_ms=now_ms())
+
+
+def handle_record(record: Any, delivery: Delivery, journal: Journal) -> Outcome | None:
+    """Decode one Kafka record and hand it to ``delivery``."""
+    from udfs.avro_codec import DecodeError, registry
+
+    try:
+        trigger = registry().decode(record.value, "trigger")
+    except DecodeError as exc:
+        log.error("%s: record %s/%s/%s is not a trigger: %s", delivery.channel, record.topic,
+                  record.partition, record.offset, exc)
+        outcome = undecodable(record, delivery.channel, str(exc))
+        journal.record(outcome, {"topic": record.topic, "partition": record.partition, "offset": record.offset})
+        return outcome
+    return delivery.handle(trigger)
+
+
+def consume(consumer: Any, delivery: Delivery, stop: threading.Event, poll_timeout_ms: int = 500) -> int:
+    """Handle records until ``stop`` is set, committing each offset after its record; returns the count."""
+    handled = 0
+    while not stop.is_set():
+        for records in consumer.poll(timeout_ms=poll_timeout_ms).values():
+            for record in records:
+                if stop.is_set():
+                    return handled
+                handle_record(record, delivery, delivery.journal)
+                handled += 1
+                commit_after(consumer, record, delivery.channel)
+    return handled
+
+
+def commit_after(consumer: Any, record: Any, channel: str) -> None:
+    """Commit the offset following ``record``; a failed commit only means a replay the claims absorb."""
+    from kafka import OffsetAndMetadata, TopicPartition
+    from kafka.errors import CommitFailedError
+
+    try:
+        consumer.commit({TopicPartition(record.topic, record.partition): OffsetAndMetadata(record.offset + 1)})
+    except CommitFailedError as exc:  # rebalanced away: the new owner re-reads, its claim check stops a resend
+        log.warning("%s: offset commit failed (%s); the claims prevent a second send", channel, exc)
+
+
+def serve(cfg: DeliveryConfig, channel: str, delivery: Delivery, stop: threading.Event) -> int:
+    """Consume ``cfg.topic`` as ``channel``'s group until ``stop``; the consumer is closed on the way out."""
+    consumer = make_consumer(cfg, channel)
+    log.info("%s delivery: topic %s, group %s, brokers %s", channel, cfg.topic, cfg.group(channel),
+             cfg.bootstrap_servers)
+    try:
+        return consume(consumer, delivery, stop, cfg.poll_timeout_ms)
+    finally:
+        consumer.close()
+        log.info("%s delivery stopped", channel)
