@@ -1,0 +1,109 @@
+"""The service's one consumer of the triggers topic, in a background thread.
+
+kafka-python's consumer blocks, so it polls in a daemon thread and hands each decoded trigger to
+the event loop (``call_soon_threadsafe``), where the router fans it out. It reads committed
+records only (``read_committed``: with an exactly-once job nothing from an aborted transaction
+is shown), joins no consumer group (every storefront instance must see every trigger) and starts
+at the end of each partition: live push is about what happens from now on. It waits for the
+topic to exist, and an undecodable record is logged and skipped.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+from collections.abc import Callable
+from typing import Any
+
+from udfs.avro_codec import registry
+
+from .config import StorefrontConfig, kafka_servers
+
+log = logging.getLogger(__name__)
+Deliver = Callable[[dict[str, Any]], Any]
+
+
+def make_consumer(cfg: StorefrontConfig) -> Any:
+    from kafka import KafkaConsumer
+
+    return KafkaConsumer(bootstrap_servers=kafka_servers(cfg), client_id="shoppulse-storefront",
+                         group_id=None, enable_auto_commit=False, isolation_level="read_committed",
+                         fetch_max_wait_ms=100, request_timeout_ms=30_000)
+
+
+def decode(value: bytes) -> dict[str, Any] | None:
+    try:
+        return registry().decode(value, "trigger")
+    except Exception as exc:  # fastavro raises several types; a bad record must not stop the feed
+        log.warning("skipping an undecodable trigger record: %s: %s", type(exc).__name__, exc)
+        return None
+
+
+class TriggerFeed:
+    """Consumes ``cfg.triggers_topic`` and calls ``deliver(trigger)`` on ``loop`` for each record."""
+
+    def __init__(self, cfg: StorefrontConfig, loop: asyncio.AbstractEventLoop, deliver: Deliver,
+                 consumer_factory: Callable[[StorefrontConfig], Any] = make_consumer) -> None:
+        self.cfg, self.loop, self.deliver, self.factory = cfg, loop, deliver, consumer_factory
+        self.stopping = threading.Event()
+        self.ready = threading.Event()
+        self.thread = threading.Thread(target=self._run, name="storefront-triggers", daemon=True)
+
+    def start(self) -> None:
+        self.thread.start()
+
+    def stop(self, timeout_s: float = 5.0) -> None:
+        self.stopping.set()
+        if self.thread.ident is not None:  # started
+            self.thread.join(timeout_s)
+
+    def _run(self) -> None:
+        try:
+            consumer = self.factory(self.cfg)
+        except Exception as exc:
+            log.error("cannot create the triggers consumer: %s: %s", type(exc).__name__, exc)
+            return
+        try:
+            if self._assign(consumer):
+                self.ready.set()
+                self._poll(consumer)
+        finally:
+            consumer.close()
+
+    def _assign(self, consumer: Any) -> bool:
+        """Assign every partition of the topic, at its end; waits for the topic to exist."""
+        from kafka import TopicPartition
+
+        topic = self.cfg.triggers_topic
+        while not self.stopping.is_set():
+            try:
+                partitions = consumer.partitions_for_topic(topic)
+            except Exception as exc:  # broker not reachable yet: kafka-python times out
+                log.warning("no metadata for %s yet: %s: %s", topic, type(exc).__name__, exc)
+                partitions = None
+            if partitions:
+                parts = [TopicPartition(topic, p) for p in sorted(partitions)]
+                consumer.assign(parts)
+                consumer.seek_to_end(*parts)
+                for part in parts:  # resolve the end offsets now, not at the first poll
+                    consumer.position(part)
+                log.info("live push reads %s (%d partitions) from its end", topic, len(parts))
+                return True
+            log.info("waiting for topic %s", topic)
+            self.stopping.wait(1.0)
+        return False
+
+    def _poll(self, consumer: Any) -> None:
+        while not self.stopping.is_set():
+            batches = consumer.poll(timeout_ms=200)
+            for records in batches.values():
+                for record in records:
+                    trigger = decode(record.value)
+                    if trigger is not None:
+                        self._hand_over(trigger)
+
+    def _hand_over(self, trigger: dict[str, Any]) -> None:
+        try:
+            self.loop.call_soon_threadsafe(self.deliver, trigger)
+        except RuntimeError:  # the loop closed during shutdown
+            self.stopping.set()

@@ -1,0 +1,180 @@
+"""Live push: fan-out by user key, holdout and non-onsite triggers hidden, replay, the SSE stream
+and the Kafka feed thread (with a stand-in consumer)."""
+from __future__ import annotations
+
+import asyncio
+import json
+import threading
+from collections import namedtuple
+from typing import Any
+
+from services.storefront import session
+from services.storefront.app import STATE
+from services.storefront.config import load_config
+from services.storefront.feed import TriggerFeed
+from services.storefront.push import Hub, Router, page_message
+from tests.unit.test_storefront_kit import KEY, FakeRedis, client_for, run, small_catalog, trigger
+from udfs.avro_codec import registry
+
+
+def test_offer_message_names_the_category_page_and_discount() -> None:
+    message = page_message(trigger("a1"), small_catalog(), 15)
+    assert message is not None and message["type"] == "repeated_browse_offer"
+    assert message["offer"] == {"category": "electronics/smartphone", "name": "Electronics › Smartphone", "pct": 15,
+                                "url": "/c/electronics/smartphone",
+                                "text": "15% off Electronics › Smartphone today, just for you"}
+
+
+def test_holdout_and_non_onsite_triggers_are_never_shown() -> None:
+    catalog = small_catalog()
+    assert page_message(trigger("a1", holdout=True, channels=[]), catalog, 10) is None
+    assert page_message(trigger("a1", channels=["email", "push"]), catalog, 10) is None
+    hints = trigger("a1", "ui_personalization", category=None, hints={"banner": "category:apparel/shoes/keds"})
+    message = page_message(hints, catalog, 10)
+    assert message is not None and "offer" not in message
+    assert message["banner"] == {"text": "Picked for you: Apparel › Shoes › Keds", "url": "/c/apparel/shoes/keds",
+                                 "kind": "category"}
+
+
+def test_fan_out_reaches_only_the_pages_of_the_triggers_user_key() -> None:
+    async def scenario() -> None:
+        hub = Hub()
+        router = Router(hub, small_catalog(), 10)
+        anon_page, user_page, other = hub.subscribe(["anon-1"]), hub.subscribe(["anon-2", "u_alice"]), \
+            hub.subscribe(["anon-3"])
+        assert router.route(trigger("u_alice")) == 1
+        assert router.route(trigger("anon-1", trigger_id="t2")) == 1
+        assert router.route(trigger("anon-1", trigger_id="t3", holdout=True)) == 0
+        assert router.route(trigger("nobody-listens", trigger_id="t4")) == 0
+        assert [m["trigger_id"] for m in drain(user_page)] == ["t-u_alice-repeated_browse_offer"]
+        assert [m["trigger_id"] for m in drain(anon_page)] == ["t2"]
+        assert drain(other) == [] and router.counts == {"routed": 3, "hidden": 1}
+        hub.unsubscribe(anon_page)
+        assert router.route(trigger("anon-1", trigger_id="t5")) == 0 and "anon-1" not in hub.subscribers
+
+    run(scenario)
+
+
+def drain(sub: Any) -> list[dict[str, Any]]:
+    out = []
+    while not sub.queue.empty():
+        out.append(sub.queue.get_nowait())
+    return out
+
+
+def test_recent_triggers_are_replayed_within_the_window_and_bounded() -> None:
+    async def scenario() -> None:
+        now = [100.0]
+        hub = Hub(queue_size=2, recent_s=60, recent_keys=2, clock=lambda: now[0])
+        for i, key in enumerate(["k1", "k2", "k1", "k3"]):  # k2 is the least recently used: evicted
+            hub.publish(key, {"trigger_id": f"t{i}"})
+        assert [m["trigger_id"] for m in hub.recent_for(["k1", "k2", "k3"])] == ["t0", "t2", "t3"]
+        now[0] += 61
+        assert hub.recent_for(["k1"]) == []
+        slow = hub.subscribe(["k1"])
+        for i in range(3):
+            hub.publish("k1", {"trigger_id": f"n{i}"})
+        assert [m["trigger_id"] for m in drain(slow)] == ["n1", "n2"]  # the oldest was dropped
+
+    run(scenario)
+
+
+async def read_events(resp: Any, count: int) -> list[tuple[str, dict[str, Any]]]:
+    """The first ``count`` SSE events (name, data) of a streaming response."""
+    events: list[tuple[str, dict[str, Any]]] = []
+    name = ""
+    while len(events) < count:
+        line = (await asyncio.wait_for(resp.content.readline(), 5)).decode().strip()
+        if line.startswith("event: "):
+            name = line[7:]
+        elif line.startswith("data: "):
+            events.append((name, json.loads(line[6:])))
+    return events
+
+
+def test_live_stream_sends_hints_recent_and_new_triggers_for_anonymous_and_login_keys() -> None:
+    alice = session.user_key("alice", KEY)
+    store = FakeRedis({f"sp:hints:{alice}": {"highlight": "cart_reminder"}})
+
+    async def scenario() -> None:
+        async with client_for(store) as client:
+            router = client.app[STATE].router
+            router.route(trigger("anon-9", trigger_id="before-connect"))
+            client.session.cookie_jar.update_cookies({session.LOGIN_COOKIE: session.login_cookie("alice", KEY)})
+            resp = await client.get("/api/live", params={"anon": "anon-9"})
+            assert resp.status == 200 and resp.headers["Content-Type"] == "text/event-stream"
+            first = await read_events(resp, 3)
+            assert [name for name, _ in first] == ["hello", "hints", "trigger"]
+            assert first[0][1] == {"keys": 2} and first[1][1]["banner"]["kind"] == "cart_reminder"
+            assert first[2][1]["trigger_id"] == "before-connect"
+            router.route(trigger(alice, trigger_id="hidden", holdout=True))
+            router.route(trigger(alice, trigger_id="after-login"))
+            (name, data), = await read_events(resp, 1)
+            assert name == "trigger" and data["trigger_id"] == "after-login" and data["offer"]["pct"] == 10
+            resp.close()
+        assert [f"sp:hints:{k}" for k in ("anon-9", alice)] in store.calls
+
+    run(scenario)
+
+
+def test_live_stream_refuses_bad_or_missing_keys() -> None:
+    async def scenario() -> None:
+        async with client_for() as client:
+            for params in ({"anon": "bad key!"}, {}):
+                resp = await client.get("/api/live", params=params)
+                assert resp.status == 400 and "error" in await resp.json()
+
+    run(scenario)
+
+
+Record = namedtuple("Record", "value")
+
+
+class StandInConsumer:
+    """A kafka-python consumer stand-in: the topic appears on the second metadata request."""
+
+    def __init__(self, values: list[bytes]) -> None:
+        self.values, self.asked, self.closed, self.assigned = values, 0, False, []
+
+    def partitions_for_topic(self, topic: str) -> set[int] | None:
+        self.asked += 1
+        return {0, 1} if self.asked > 1 else None
+
+    def assign(self, parts: list[Any]) -> None:
+        self.assigned = parts
+
+    def seek_to_end(self, *parts: Any) -> None: ...
+    def position(self, part: Any) -> int:
+        return 0
+
+    def poll(self, timeout_ms: int) -> dict[str, list[Record]]:
+        values, self.values = self.values, []
+        return {"tp": [Record(v) for v in values]} if values else {}
+
+    def close(self) -> None:
+        self.closed = True
+
+
+def test_feed_waits_for_the_topic_decodes_skips_garbage_and_hands_triggers_to_the_loop() -> None:
+    good = registry().encode("trigger", trigger("anon-5"))
+    consumer = StandInConsumer([b"not avro", good])
+
+    async def scenario() -> None:
+        got: list[dict[str, Any]] = []
+        done = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        main_thread = threading.get_ident()
+
+        def deliver(t: dict[str, Any]) -> None:
+            assert threading.get_ident() == main_thread  # delivered on the event loop, not the consumer thread
+            got.append(t)
+            done.set()
+
+        feed = TriggerFeed(load_config({}, triggers_topic="tr"), loop, deliver, lambda cfg: consumer)
+        feed.start()
+        await asyncio.wait_for(done.wait(), 10)
+        await loop.run_in_executor(None, feed.stop)
+        assert [t["user_id"] for t in got] == ["anon-5"] and feed.ready.is_set()
+
+    run(scenario)
+    assert consumer.closed and [p.partition for p in consumer.assigned] == [0, 1] and consumer.asked == 2
