@@ -49,16 +49,29 @@ def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     cls, channel, build, _ = SERVICES[args.service]
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("kafka").setLevel(logging.WARNING)  # keep the log to what was sent or skipped
     try:
         cfg = load(cls)
     except ValueError as exc:
         print(f"delivery {args.service}: cannot start: {exc}", file=sys.stderr)
         return 2
+    return run(cfg, channel, build)
+
+
+def run(cfg: DeliveryConfig, channel: str, build: Callable[..., Delivery]) -> int:
+    """Serve until SIGINT/SIGTERM; exit code 2 when Redis or Kafka fails (unreachable, refused)."""
+    from kafka.errors import KafkaError
+    from redis.exceptions import ConnectionError as RedisConnectionError
+
     stop = threading.Event()
     _stop_on_signals(stop)
     client = redis_client(cfg)
     try:
+        client.ping()
         serve(cfg, channel, build(cfg, client, stop), stop)
+    except (KafkaError, RedisConnectionError) as exc:
+        logging.getLogger("services.delivery").error("%s delivery stopped: %s: %s", channel, type(exc).__name__, exc)
+        return 2
     finally:
         client.close()
     return 0

@@ -24,7 +24,7 @@ from typing import Any, cast
 
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
-log = logging.getLogger(__name__)
+log = logging.getLogger("services.delivery.smtp_sink")
 
 
 def store(folder: Path, envelope: Envelope) -> Path:
@@ -113,15 +113,20 @@ class SmtpSink:
         self.stop()
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Run the sink until SIGINT/SIGTERM."""
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
     ap = argparse.ArgumentParser(prog="python -m services.delivery.smtp_sink",
                                  description="Local SMTP server that stores every message as an .eml file.")
     ap.add_argument("--host", default="127.0.0.1", help="interface to listen on (default 127.0.0.1)")
     ap.add_argument("--port", type=int, default=2525, help="port to listen on, 0 = any free port (default 2525)")
     ap.add_argument("--dir", default=".state/mail", help="folder for the .eml files (default .state/mail)")
-    args = ap.parse_args(argv)
+    return ap.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the sink until SIGINT/SIGTERM."""
+    args = parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("mail.log").setLevel(logging.WARNING)  # aiosmtpd logs every SMTP command at INFO
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
