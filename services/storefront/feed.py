@@ -57,11 +57,19 @@ class TriggerFeed:
         if self.thread.ident is not None:  # started
             self.thread.join(timeout_s)
 
+    def _connect(self) -> Any:
+        """A consumer, retried every few seconds while the broker cannot be reached."""
+        while not self.stopping.is_set():
+            try:
+                return self.factory(self.cfg)
+            except Exception as exc:  # kafka-python raises on an unreachable bootstrap server
+                log.error("cannot create the triggers consumer (retrying): %s: %s", type(exc).__name__, exc)
+                self.stopping.wait(5.0)
+        return None
+
     def _run(self) -> None:
-        try:
-            consumer = self.factory(self.cfg)
-        except Exception as exc:
-            log.error("cannot create the triggers consumer: %s: %s", type(exc).__name__, exc)
+        consumer = self._connect()
+        if consumer is None:
             return
         try:
             if self._assign(consumer):
