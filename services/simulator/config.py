@@ -40,7 +40,8 @@ class SimConfig:
     truth: str = env_field("truth.jsonl", "Ground truth JSONL: one line per shopper (persona, triggers).")
     linger_ms: int = env_field(20, "Producer linger.ms: how long a batch waits to fill.")
     batch_bytes: int = env_field(1_048_576, "Producer batch.size in bytes.")
-    compression: str = env_field("lz4", "Producer compression.type (none, lz4, zstd, ...).")
+    compression: str = env_field(
+        "none", "Producer compression.type; lz4/zstd only if every consumer reads it (kafka-python needs extras)")
     flush_timeout_s: float = env_field(60.0, "How long to wait for outstanding acknowledgements at the end.")
 
     def __post_init__(self) -> None:
