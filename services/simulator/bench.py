@@ -16,9 +16,9 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from services.simulator.fastencode import encoder
 from services.simulator.schedule import Plan, schedule
 from services.simulator.sender import Counts, Sender
-from udfs.avro_codec import registry
 
 
 @dataclass(frozen=True)
@@ -41,9 +41,8 @@ class BenchResult:
 
 def encoded_pool(plan: Plan, size: int) -> list[tuple[bytes, bytes]]:
     """(key, value) of the plan's first ``size`` events, Avro single-object encoded."""
-    reg = registry()
-    return [(e.event["anonymous_id"].encode(), reg.encode("behavior_event", e.event))
-            for e in itertools.islice(schedule(plan), size)]
+    encode = encoder("behavior_event")
+    return [(e.event["anonymous_id"].encode(), encode(e.event)) for e in itertools.islice(schedule(plan), size)]
 
 
 def _timed(label: str, sender: Sender, seconds: float, step: Callable[[], None], flush_s: float,
@@ -70,10 +69,10 @@ def bench_preencoded(sender: Sender, pool: list[tuple[bytes, bytes]], seconds: f
 
 def bench_on_the_fly(sender: Sender, plan: Plan, seconds: float, flush_s: float = 60.0) -> BenchResult:
     """Generate, encode and produce the plan's events for ``seconds`` (the plan must be large enough)."""
-    reg, events = registry(), schedule(plan)
+    encode, events = encoder("behavior_event"), schedule(plan)
 
     def step() -> None:
         event = next(events).event
-        sender.send(event["anonymous_id"].encode(), reg.encode("behavior_event", event))
+        sender.send(event["anonymous_id"].encode(), encode(event))
 
     return _timed("on the fly", sender, seconds, step, flush_s)

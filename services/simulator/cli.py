@@ -23,12 +23,12 @@ from services.simulator.config import (
     parse_start,
     producer_conf,
 )
+from services.simulator.fastencode import encoder
 from services.simulator.pacing import Pacer
 from services.simulator.personas import Thresholds
 from services.simulator.schedule import Plan, schedule
 from services.simulator.sender import ProgressLine, Sender, report_counts
 from services.simulator.truth import write_truth
-from udfs.avro_codec import registry
 from udfs.engine_config import TRIGGERS_ENV_PREFIX, EngineConfig
 from udfs.envconfig import from_env
 
@@ -49,7 +49,7 @@ def make_plan(cfg: SimConfig, engine: EngineConfig, now_ms: int) -> Plan:
 def simulate(plan: Plan, speedup: float, sender: Sender, truth: IO[str], progress: ProgressLine | None = None,
              pacer: Pacer | None = None) -> int:
     """Send the plan's events paced at ``speedup``, writing the truth; returns the shopper count."""
-    reg, pacer = registry(), pacer or Pacer(speedup)
+    encode, pacer = encoder("behavior_event"), pacer or Pacer(speedup)
     pacer.anchor(plan.start_ms)
     active = shoppers = 0
 
@@ -63,7 +63,7 @@ def simulate(plan: Plan, speedup: float, sender: Sender, truth: IO[str], progres
         if em.first:
             write_truth(truth, em.shopper)
             active, shoppers = active + 1, shoppers + 1
-        sender.send(em.event["anonymous_id"].encode(), reg.encode("behavior_event", em.event))
+        sender.send(em.event["anonymous_id"].encode(), encode(em.event))
         active -= em.last
         if not n & 255:
             tick()

@@ -23,9 +23,9 @@ from models.data.formats import FORMATS, read_sessions
 from models.data.sessions import DataFormatError
 from services.simulator.config import add_config_arguments, config_from_args, producer_conf
 from services.simulator.dataset import CONSENT, dataset_events
+from services.simulator.fastencode import encoder
 from services.simulator.pacing import Pacer, rebased
 from services.simulator.sender import ProgressLine, Sender, report_counts
-from udfs.avro_codec import registry
 
 FIELDS = ("brokers", "topic", "linger_ms", "batch_bytes", "compression", "flush_timeout_s")
 
@@ -41,7 +41,7 @@ def load_events(path: str, fmt: str | None, currency: str, consent: str, limit: 
 def replay(events: Iterable[dict[str, Any]], sender: Sender, pacer: Pacer, now_mode: bool = False,
            now0_ms: int = 0, progress: ProgressLine | None = None) -> int:
     """Send ``events`` (event order) paced by ``pacer``; ``now_mode`` rebases times onto ``now0_ms``."""
-    reg, t0, n = registry(), None, 0
+    encode, t0, n = encoder("behavior_event"), None, 0
 
     def tick() -> None:
         sender.serve()
@@ -56,7 +56,7 @@ def replay(events: Iterable[dict[str, Any]], sender: Sender, pacer: Pacer, now_m
         if now_mode:
             at = rebased(event["event_time"], t0, now0_ms, pacer.speedup)
             event = dict(event, event_time=at, received_time=at)
-        sender.send(event["anonymous_id"].encode(), reg.encode("behavior_event", event))
+        sender.send(event["anonymous_id"].encode(), encode(event))
         if not n & 255:
             tick()
     return n
