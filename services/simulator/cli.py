@@ -34,6 +34,19 @@ from udfs.envconfig import from_env
 
 FIELDS = ("brokers", "topic", "rate", "shoppers", "duration", "seed", "mix", "decline_share", "start",
           "speedup", "truth", "linger_ms", "batch_bytes", "compression", "flush_timeout_s")
+EPILOG = """personas (--mix weights; ground truth per shopper in --truth):
+  buyer      views, cart, checkout, purchase      earns ui_personalization; never abandoned_cart
+  abandoner  views, cart, then silence            earns abandoned_cart (after the engine's window)
+  browser    >= browse_views views of one expensive category, no purchase: repeated_browse_offer
+  window     pages, searches, filters, cheap views: ui_personalization only
+  bot        tens of events a second, expensive views and a cart: no abandoned_cart, no offer
+  --decline-share: humans who refuse personalization at capture earn nothing at all.
+Thresholds (browse_views, browse_high_price, windows) come from the SP_TRIGGERS_* variables the
+job reads, so the truth matches the engine's configuration.
+
+--rate is the long-run rate: a shopper's script spans a minute or two of event time, so the rate
+ramps up over that long at the start and winds down as the last shoppers finish.
+"""
 
 
 def make_plan(cfg: SimConfig, engine: EngineConfig, now_ms: int) -> Plan:
@@ -82,7 +95,7 @@ def run_benchmark(cfg: SimConfig, plan: Plan, seconds: float) -> int:
 
 
 def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m services.simulator", description=__doc__,
+    p = argparse.ArgumentParser(prog="python -m services.simulator", description=__doc__, epilog=EPILOG,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     add_config_arguments(p, FIELDS)
     p.add_argument("--max-rate", action="store_true",

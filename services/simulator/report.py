@@ -48,11 +48,18 @@ def _ends(consumer: Any, topic: str, timeout_s: float) -> dict[int, int]:
             for p in meta.partitions}
 
 
+def _take(value: bytes, out: TopicRead) -> None:
+    try:
+        out.triggers.append(registry().decode(value, "trigger"))
+    except DecodeError:
+        out.undecodable += 1
+
+
 def read_triggers(brokers: str, topic: str, wait_s: float = 0.0, timeout_s: float = 30.0) -> TopicRead:
     """Every trigger on ``topic`` up to its current end (and ``wait_s`` seconds beyond)."""
     from confluent_kafka import OFFSET_BEGINNING, TopicPartition
 
-    consumer, out, reg = _consumer(brokers), TopicRead(), registry()
+    consumer, out = _consumer(brokers), TopicRead()
     try:
         ends = _ends(consumer, topic, timeout_s)
         consumer.assign([TopicPartition(topic, p, OFFSET_BEGINNING) for p in ends])
@@ -60,14 +67,10 @@ def read_triggers(brokers: str, topic: str, wait_s: float = 0.0, timeout_s: floa
         deadline, settle = time.monotonic() + timeout_s + wait_s, time.monotonic() + wait_s
         while time.monotonic() < deadline and (len(done) < len(ends) or time.monotonic() < settle):
             msg = consumer.poll(0.5)
-            if msg is None or msg.error() is not None:
-                continue
-            try:
-                out.triggers.append(reg.decode(msg.value(), "trigger"))
-            except DecodeError:
-                out.undecodable += 1
-            if msg.offset() + 1 >= ends[msg.partition()]:
-                done.add(msg.partition())
+            if msg is not None and msg.error() is None:
+                _take(msg.value(), out)
+                if msg.offset() + 1 >= ends[msg.partition()]:
+                    done.add(msg.partition())
     finally:
         consumer.close()
     return out

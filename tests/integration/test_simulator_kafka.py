@@ -116,3 +116,12 @@ def test_the_report_cli_reads_the_triggers_topic(persona_run: dict[str, Any],
     print(out)
     assert f"{len(persona_run['triggers'])} triggers, 60 shoppers" in out
     assert "abandoner/abandoned_cart" in out and "did not decode" not in out
+
+
+def test_the_report_counts_records_that_do_not_decode(kafka: Any, persona_run: dict[str, Any]) -> None:
+    topic = kafka.new_topic(prefix="trig")
+    good = registry().encode("trigger", persona_run["triggers"][0])
+    kafka.produce(topic, [b"not avro", good, good[:-3]])
+    read = report.read_triggers(kafka.bootstrap, topic, timeout_s=20)
+    assert read.undecodable == 2 and [t["trigger_id"] for t in read.triggers] == \
+        [persona_run["triggers"][0]["trigger_id"]]
