@@ -31,6 +31,9 @@ class JobConfig:
     starting_offsets: str = env_field("committed", "earliest, latest, or committed (earliest when none).")
     start_timestamp_ms: int = env_field(
         0, "If > 0, start reading at this record timestamp (overrides starting_offsets).")
+    start_offsets: str = env_field(
+        "", "If set, start reading the events topic at these offsets (overrides the above), "
+            "as 'partition:0,offset:42;partition:1,offset:7'.")
     bounded: bool = env_field(False, "Stop at the offsets current at start (demos, replays, tests).")
     parallelism: int = env_field(2, "Default operator parallelism.")
     python_executable: str = env_field(sys.executable, "Interpreter of the Python workers.")

@@ -22,11 +22,6 @@ def decode_control(kind: str, raw: bytes) -> dict[str, Any] | Problem:
         return Problem(err.reason, f"{kind} record: {err.detail}", "decode")
 
 
-def control_time(kind: str, payload: dict[str, Any]) -> int:
-    """Timestamp of a control record: when it was written."""
-    return int(payload["requested_at"] if kind == "erase" else payload["updated_at"])
-
-
 def erase_devices(value: tuple) -> Iterator[tuple]:
     """An erasure request -> ("erase", anonymous id, request) for the device-keyed stage."""
     kind, _, payload = value

@@ -5,7 +5,7 @@ deadline fires when the bounded input ends, so the demo shows abandoned carts at
 
 Produces a seeded stream of shopper journeys (with 30% duplicate deliveries and a few broken
 records) to the events topic of the running local stack, runs the job over exactly those records
-(bounded, from the produce time) and prints the clean events, the dead letters and their reasons.
+(bounded, from the offsets where they begin) and prints the clean events, the dead letters and their reasons.
 """
 from __future__ import annotations
 
@@ -19,12 +19,14 @@ from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 from pipelines.config import JobConfig, load_job_config
 from pipelines.demo_events import demo_consents, demo_stream
 from udfs.avro_codec import DecodeError, registry
+from udfs.event_time import Stamper
 
 
 def produce(cfg: JobConfig, topic: str, stream: list[bytes], keys: list[bytes | None] | None = None) -> None:
     """Send and wait for every acknowledgement (an error is raised, never ignored)."""
     producer = KafkaProducer(bootstrap_servers=cfg.bootstrap_servers, acks="all", linger_ms=5)
-    futures = [producer.send(topic, value=value, key=key)
+    stamp = Stamper(int(time.time() * 1000))  # Kafka timestamp = the record's own time
+    futures = [producer.send(topic, value=value, key=key, timestamp_ms=stamp(value))
                for value, key in zip(stream, keys or [None] * len(stream), strict=True)]
     producer.flush(60)
     for future in futures:
@@ -87,6 +89,7 @@ def main() -> int:
     stream = demo_stream(shoppers=40, start_ms=since - 60 * 60_000)
     consents = demo_consents(40, since - 2 * 60 * 60_000)
     produce(cfg, cfg.consent_topic, [v for _, v in consents], [k for k, _ in consents])
+    start = end_offsets(cfg, cfg.events_topic)
     produce(cfg, cfg.events_topic, stream)
     print(f"==> produced {len(consents)} consent records to '{cfg.consent_topic}' (compacted, keyed by user)")
     print(f"==> produced {len(stream)} records to '{cfg.events_topic}' (30% re-delivered, 4 broken)")
@@ -96,7 +99,8 @@ def main() -> int:
     marks = {name: end_offsets(cfg, topic) for name, topic in
              (("clean", cfg.clean_topic), ("dlq", cfg.dlq_topic), ("triggers", cfg.triggers_topic))}
     started = time.monotonic()
-    job_cfg = load_job_config(bounded=True, start_timestamp_ms=since, group_id=f"demo-{since}", mode="replay")
+    offsets = ";".join(f"partition:{p.partition},offset:{o}" for p, o in sorted(start.items()))
+    job_cfg = load_job_config(bounded=True, start_offsets=offsets, group_id=f"demo-{since}", mode="replay")
     job.run(job_cfg)
     summarize(cfg, len(stream), marks, time.monotonic() - started)
     return 0

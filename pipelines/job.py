@@ -73,14 +73,17 @@ def encode_clean(value: tuple) -> Any:
 
 
 def build(env: StreamExecutionEnvironment, cfg: JobConfig, source: DataStream, sink: Sink,
-          stages: Stages | None = None, scorer: Any = None, use_model: bool = False) -> Outputs:
+          stages: Stages | None = None, scorer: Any = None, use_model: bool = False,
+          source_timed: bool = False) -> Outputs:
     """Wire the job on ``source`` (Row(kind, value, partition, offset); kind event, profile,
-    consent or erase) and hand its outputs to ``sink``."""
+    consent or erase) and hand its outputs to ``sink``. A ``source_timed`` source (Kafka) already
+    carries timestamps and watermarks; otherwise they are assigned from the decoded records."""
     st = stages or Stages.from_env()
     topics = {"event": cfg.events_topic, "profile": cfg.profiles_topic, "consent": cfg.consent_topic,
               "erase": cfg.erasure_topic}
     decoded = source.process(IngestFunction(st.ingest, topics)).name("decode-validate").uid("ingest")
-    timed = decoded.assign_timestamps_and_watermarks(watermarks(st.ingest, RecordTimeAssigner())).name("time")
+    timed = decoded if source_timed else decoded.assign_timestamps_and_watermarks(
+        watermarks(st.ingest, RecordTimeAssigner())).name("time")
     devices = timed.flat_map(by_device)  # (event | erase, device, payload)
     identity = (devices.key_by(lambda v: v[1]).process(IdentityDedupFunction(st.ingest))
                 .name("dedup-identity").uid("dedup"))  # (event | replay | handoff, key, payload)
@@ -141,8 +144,8 @@ def run(cfg: JobConfig, stages: Stages | None = None, detached: bool = False) ->
     env, t_env = create_env(cfg)
     source = kafka_sources(t_env, cfg, {
         "event": (cfg.events_topic, None), "profile": (cfg.profiles_topic, "earliest"),
-        "consent": (cfg.consent_topic, "earliest"), "erase": (cfg.erasure_topic, None)})
-    build(env, cfg, source, kafka_sink_for(t_env, cfg), st, use_model=model_available())
+        "consent": (cfg.consent_topic, "earliest"), "erase": (cfg.erasure_topic, None)}, st.ingest)
+    build(env, cfg, source, kafka_sink_for(t_env, cfg), st, use_model=model_available(), source_timed=True)
     log.info("running %s (%s mode, %s): %s -> %s", cfg.job_name, cfg.mode, cfg.delivery,
              cfg.events_topic, ", ".join([cfg.triggers_topic, cfg.clean_topic, cfg.dlq_topic]))
     if detached:

@@ -3,6 +3,12 @@
 Records stay opaque bytes on the Java side (``raw`` formats) and are decoded by the Python
 stage, so a record that is not valid Avro reaches the dead-letter topic with its original
 bytes instead of failing the source. Source rows carry partition and offset for the DLQ.
+
+Event time comes from the Kafka record timestamp, which the project's producers set to the
+record's own time (``udfs.event_time``): the Kafka source computes watermarks per partition on
+the Java side (bounded out-of-orderness, idle partitions skipped after ``idleness_ms``), so no
+Python operator sits on the time path and a quiet partition never stalls time. (Watermarks
+assigned in Python after the SQL-to-DataStream conversion never advanced in PyFlink 2.2.)
 """
 from __future__ import annotations
 
@@ -12,6 +18,7 @@ from pyflink.datastream import DataStream
 from pyflink.table import DataTypes, Schema, StatementSet, StreamTableEnvironment
 
 from pipelines.config import JobConfig
+from udfs.ingest_config import IngestConfig
 
 RAW_IN = Types.ROW_NAMED(["kind", "value", "partition", "offset"],
                          [Types.STRING(), Types.PRIMITIVE_ARRAY(Types.BYTE()), Types.INT(), Types.LONG()])
@@ -31,43 +38,53 @@ def table_name(name: str) -> str:
     return name.replace(".", "_").replace("-", "_")
 
 
-def source_options(cfg: JobConfig, topic: str, startup: str | None = None) -> dict[str, str]:
+def source_options(cfg: JobConfig, topic: str, startup: str | None = None,
+                   ingest: IngestConfig | None = None) -> dict[str, str]:
     modes = {"earliest": "earliest-offset", "latest": "latest-offset", "committed": "group-offsets"}
     opts = {
         "connector": "kafka", "topic": topic, "properties.bootstrap.servers": cfg.bootstrap_servers,
         "properties.group.id": cfg.group_id, "scan.startup.mode": modes[startup or cfg.starting_offsets],
         "properties.auto.offset.reset": "earliest", "value.format": "raw",
         "properties.partition.discovery.interval.ms": "30000",
+        "scan.watermark.idle-timeout": f"{(ingest or IngestConfig()).idleness_ms} ms",
     }
     if cfg.start_timestamp_ms > 0 and startup is None:
         opts["scan.startup.mode"] = "timestamp"
         opts["scan.startup.timestamp-millis"] = str(cfg.start_timestamp_ms)
+    if cfg.start_offsets and startup is None and topic == cfg.events_topic:
+        opts["scan.startup.mode"] = "specific-offsets"
+        opts["scan.startup.specific-offsets"] = cfg.start_offsets
     if cfg.bounded:
         opts["scan.bounded.mode"] = "latest-offset"
     return opts
 
 
 def _source_table(t_env: StreamTableEnvironment, cfg: JobConfig, topic: str, name: str,
-                  startup: str | None) -> str:
+                  startup: str | None, ingest: IngestConfig) -> str:
     table = table_name(name)
+    bound = f"{ingest.out_of_orderness_ms / 1000:.3f}"
     t_env.execute_sql(
         f"CREATE TEMPORARY TABLE {table} (`value` BYTES, `partition` INT METADATA VIRTUAL, "
-        f"`offset` BIGINT METADATA VIRTUAL) WITH ({_with(source_options(cfg, topic, startup))})"
+        f"`offset` BIGINT METADATA VIRTUAL, `rowtime` TIMESTAMP_LTZ(3) METADATA FROM 'timestamp' VIRTUAL, "
+        f"WATERMARK FOR `rowtime` AS `rowtime` - INTERVAL '{bound}' SECOND) "
+        f"WITH ({_with(source_options(cfg, topic, startup, ingest))})"
     )
     return table
 
 
-def kafka_sources(t_env: StreamTableEnvironment, cfg: JobConfig,
-                  topics: dict[str, tuple[str, str | None]]) -> DataStream:
-    """One DataStream of Row(kind, value: bytes, partition, offset) over several topics.
+def kafka_sources(t_env: StreamTableEnvironment, cfg: JobConfig, topics: dict[str, tuple[str, str | None]],
+                  ingest: IngestConfig | None = None) -> DataStream:
+    """One DataStream of Row(kind, value: bytes, partition, offset, rowtime) over several topics,
+    with record timestamps and watermarks from the Kafka record timestamps.
 
     ``topics`` maps a kind to (topic, startup override). The topics are united on the Java side
     (SQL UNION ALL), so one Python operator decodes them all: several Python operators on
     separate source threads deadlocked in thread mode."""
+    ingest = ingest or IngestConfig()
     selects = []
     for kind, (topic, startup) in topics.items():
-        table = _source_table(t_env, cfg, topic, f"{kind}_src", startup)
-        selects.append(f"SELECT '{kind}' AS kind, `value`, `partition`, `offset` FROM {table}")
+        table = _source_table(t_env, cfg, topic, f"{kind}_src", startup, ingest)
+        selects.append(f"SELECT '{kind}' AS kind, `value`, `partition`, `offset`, `rowtime` FROM {table}")
     return t_env.to_data_stream(t_env.sql_query(" UNION ALL ".join(selects)))
 
 

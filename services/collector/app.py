@@ -77,7 +77,7 @@ async def accept(state: State, payload: Payload) -> web.Response:
         message = f"{len(intake.problems)} problem(s); nothing was accepted"
         return error(400, message, intake.problems, cfg.max_problems)
     try:
-        await state.delivery.deliver(intake.records)
+        await state.delivery.deliver(intake.records, intake.timestamps)
     except DeliveryError as exc:
         retry = {"Retry-After": str(cfg.retry_after_s)}
         return error(503, f"events not stored, retry later ({exc})", headers=retry)

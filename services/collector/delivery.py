@@ -30,7 +30,8 @@ class ProducerFuture(Protocol):
 
 
 class Producer(Protocol):
-    def send(self, topic: str, value: bytes | None = None, key: bytes | None = None) -> ProducerFuture: ...
+    def send(self, topic: str, value: bytes | None = None, key: bytes | None = None,
+             timestamp_ms: int | None = None) -> ProducerFuture: ...
 
 
 def make_producer(cfg: CollectorConfig) -> Any:
@@ -89,17 +90,20 @@ class KafkaDelivery:
         self.timeout_s = timeout_s
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="collector-send")
 
-    def _send_all(self, records: Sequence[tuple[bytes, bytes]]) -> list[ProducerFuture]:
-        return [self.producer.send(self.topic, value=value, key=key) for key, value in records]
+    def _send_all(self, records: Sequence[tuple[bytes, bytes]], stamps: Sequence[int | None]) -> list[ProducerFuture]:
+        return [self.producer.send(self.topic, value=value, key=key, timestamp_ms=ts)
+                for (key, value), ts in zip(records, stamps, strict=True)]
 
-    async def deliver(self, records: Sequence[tuple[bytes, bytes]]) -> None:
-        """Return once every record is acknowledged; DeliveryError on failure or timeout."""
+    async def deliver(self, records: Sequence[tuple[bytes, bytes]], timestamps: Sequence[int] | None = None) -> None:
+        """Return once every record is acknowledged; DeliveryError on failure or timeout.
+        ``timestamps`` are the Kafka record timestamps (the events' times, udfs.event_time)."""
         if not records:
             return
         loop = asyncio.get_running_loop()
         try:
             async with asyncio.timeout(self.timeout_s):
-                futures = await loop.run_in_executor(self._pool, self._send_all, records)
+                stamps: Sequence[int | None] = timestamps if timestamps is not None else [None] * len(records)
+                futures = await loop.run_in_executor(self._pool, self._send_all, records, stamps)
                 await asyncio.gather(*(bridge(loop, f) for f in futures))
         except TimeoutError:
             waited = f"{len(records)} record(s) in {self.timeout_s:g}s"

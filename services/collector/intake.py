@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from udfs.avro_codec import registry
+from udfs.event_time import record_timestamp
 
 from .payloads import Payload
 from .validation import SCHEMA, Context, Limits, validate_event
@@ -21,6 +22,7 @@ class Intake:
 
     records: list[tuple[bytes, bytes]] = field(default_factory=list)
     problems: list[dict[str, Any]] = field(default_factory=list)
+    timestamps: list[int] = field(default_factory=list)  # Kafka record timestamp of each record
 
     @property
     def ok(self) -> bool:
@@ -48,4 +50,5 @@ def take(payload: Payload, ctx: Context) -> Intake:
     if problems:
         return Intake(problems=problems)
     codec = registry()
-    return Intake(records=[(record_key(e), codec.encode(SCHEMA, e)) for e in events])
+    return Intake(records=[(record_key(e), codec.encode(SCHEMA, e)) for e in events],
+                  timestamps=[record_timestamp(e["event_time"], ctx.received_ms) for e in events])

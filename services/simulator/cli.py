@@ -31,6 +31,12 @@ from services.simulator.sender import ProgressLine, Sender, report_counts
 from services.simulator.truth import write_truth
 from udfs.engine_config import TRIGGERS_ENV_PREFIX, EngineConfig
 from udfs.envconfig import from_env
+from udfs.event_time import record_timestamp
+
+
+def stamp_of(event: dict) -> int:
+    """Kafka timestamp of a simulated event: its own time, never ahead of the clock."""
+    return record_timestamp(event["event_time"], int(time.time() * 1000))
 
 FIELDS = ("brokers", "topic", "rate", "shoppers", "duration", "seed", "mix", "decline_share", "start",
           "speedup", "truth", "linger_ms", "batch_bytes", "compression", "flush_timeout_s")
@@ -76,7 +82,7 @@ def simulate(plan: Plan, speedup: float, sender: Sender, truth: IO[str], progres
         if em.first:
             write_truth(truth, em.shopper)
             active, shoppers = active + 1, shoppers + 1
-        sender.send(em.event["anonymous_id"].encode(), encode(em.event))
+        sender.send(em.event["anonymous_id"].encode(), encode(em.event), stamp_of(em.event))
         active -= em.last
         if not n & 255:
             tick()

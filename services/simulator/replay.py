@@ -26,6 +26,12 @@ from services.simulator.dataset import CONSENT, dataset_events
 from services.simulator.fastencode import encoder
 from services.simulator.pacing import Pacer, rebased
 from services.simulator.sender import ProgressLine, Sender, report_counts
+from udfs.event_time import record_timestamp
+
+
+def stamp_of(event: dict) -> int:
+    """Kafka timestamp of a simulated event: its own time, never ahead of the clock."""
+    return record_timestamp(event["event_time"], int(time.time() * 1000))
 
 FIELDS = ("brokers", "topic", "linger_ms", "batch_bytes", "compression", "flush_timeout_s")
 
@@ -56,7 +62,7 @@ def replay(events: Iterable[dict[str, Any]], sender: Sender, pacer: Pacer, now_m
         if now_mode:
             at = rebased(event["event_time"], t0, now0_ms, pacer.speedup)
             event = dict(event, event_time=at, received_time=at)
-        sender.send(event["anonymous_id"].encode(), encode(event))
+        sender.send(event["anonymous_id"].encode(), encode(event), stamp_of(event))
         if not n & 255:
             tick()
     return n

@@ -50,11 +50,12 @@ class Sender:
     def _client_error(self, err: Any) -> None:
         self.errors[f"client: {err}"] += 1
 
-    def send(self, key: bytes | None, value: bytes) -> None:
-        """Queue one record; waits for room (serving acknowledgements) rather than dropping it."""
+    def send(self, key: bytes | None, value: bytes, timestamp_ms: int = 0) -> None:
+        """Queue one record; waits for room (serving acknowledgements) rather than dropping it.
+        ``timestamp_ms`` is the Kafka timestamp (the event's time, ``udfs.event_time``; 0 = now)."""
         while True:
             try:
-                self.producer.produce(self.topic, value, key)
+                self.producer.produce(self.topic, value, key, timestamp=timestamp_ms)
                 break
             except BufferError:
                 self.producer.poll(0.05)

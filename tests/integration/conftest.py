@@ -23,6 +23,7 @@ from services.stack import kafka as kafka_server
 from services.stack import redis_server
 from services.stack.config import ROOT, StackConfig, load
 from services.stack.topics import ensure_topics
+from udfs.event_time import Stamper
 
 
 def _test_stack() -> StackConfig:
@@ -49,10 +50,11 @@ class KafkaHandle:
         return name
 
     def produce(self, topic: str, values: Iterable[bytes], keys: Iterable[bytes | None] | None = None) -> int:
+        """Records get the project's Kafka timestamps (their own time, ``udfs.event_time``)."""
         producer = KafkaProducer(bootstrap_servers=self.bootstrap, acks="all", linger_ms=5)
-        count = 0
+        count, stamp = 0, Stamper(int(time.time() * 1000))
         for value, key in zip(values, keys if keys is not None else _nones(), strict=False):
-            producer.send(topic, value=value, key=key)
+            producer.send(topic, value=value, key=key, timestamp_ms=stamp(value))
             count += 1
         producer.flush(30)
         producer.close()

@@ -104,3 +104,13 @@ def test_an_erasure_wipes_redis_and_state_and_nothing_follows(live: dict[str, An
              if (t := registry().decode(v, "trigger"))["user_id"] == user and t["emitted_at"] > request["requested_at"]]
     assert after == [], "a trigger for an erased user"
 
+
+def test_an_event_behind_the_watermark_beyond_the_lateness_goes_to_the_dlq(live: dict[str, Any]) -> None:
+    kafka, cfg = live["kafka"], live["cfg"]
+    send(kafka, cfg, Journey(anonymous_id="anon-live-now", start_ms=now()).page().events)
+    time.sleep(1.5)  # let the watermark pass the fresh event
+    stale = Journey(anonymous_id="anon-live-late", start_ms=now() - 10 * 60_000).page().events
+    send(kafka, cfg, stale)
+    letter, _ = wait_for(kafka, cfg.dlq_topic, "dead_letter", lambda d: d["reason"] == "late_event", 30)
+    assert letter is not None and letter["stage"] == "late"
+    assert registry().decode(bytes(letter["original"]), "behavior_event")["event_id"] == stale[0]["event_id"]

@@ -39,7 +39,8 @@ class StandInProducer:
         self.delay_s, self.fail, self.never = delay_s, fail, never
         self.send_blocks_s, self.send_raises = send_blocks_s, send_raises
 
-    def send(self, topic: str, value: bytes | None = None, key: bytes | None = None) -> Future:
+    def send(self, topic: str, value: bytes | None = None, key: bytes | None = None,
+             timestamp_ms: int | None = None) -> Future:
         time.sleep(self.send_blocks_s)
         if self.send_raises is not None:
             raise self.send_raises

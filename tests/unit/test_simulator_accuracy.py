@@ -84,7 +84,7 @@ class ErrorProducer:
         self.callback: Any = None
         self.queued: list[bytes] = []
 
-    def produce(self, topic: str, value: bytes, key: bytes | None = None) -> None:
+    def produce(self, topic: str, value: bytes, key: bytes | None = None, timestamp: int = 0) -> None:
         self.queued.append(value)
 
     def poll(self, timeout: float = 0) -> int:

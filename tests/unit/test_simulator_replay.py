@@ -46,7 +46,7 @@ class FakeProducer:
         self.records: list[tuple[str, bytes, bytes | None]] = []
         self.full, self.polls = full, 0
 
-    def produce(self, topic: str, value: bytes, key: bytes | None = None) -> None:
+    def produce(self, topic: str, value: bytes, key: bytes | None = None, timestamp: int = 0) -> None:
         if self.full > 0:
             self.full -= 1
             raise BufferError("queue full")

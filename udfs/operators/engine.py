@@ -28,6 +28,7 @@ from pipelines.kafka_io import KEYED_OUT, keyed
 from udfs.avro_codec import registry
 from udfs.cache import CacheBatch, CacheConfig
 from udfs.engine_config import EngineConfig
+from udfs.event_time import record_time
 from udfs.operators.ingest import now_ms
 from udfs.scoring import NullScorer, SessionScorer
 from udfs.state import UserState
@@ -79,7 +80,7 @@ class EngineFunction(KeyedProcessFunction):
         if self.live:
             yield from self._handle(value, ctx)
             return
-        ts = ctx.timestamp()
+        ts = record_time(value, ctx.timestamp())
         held = self.pending.get(ts) or []
         self.pending.put(ts, [*held, value])
         ctx.timer_service().register_event_time_timer(ts)
