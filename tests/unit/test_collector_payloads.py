@@ -108,6 +108,7 @@ def test_rees46_log_lines_become_keyed_server_records() -> None:
     assert [e["event_type"] for e in events] == ["product_view", "purchase", "product_view"]
     assert all(e["channel"] == "server" and e["user_id"] == user for e in events)
     assert not any(b"543272936" in value for _, value in intake.records)
+    assert intake.timestamps == [min(e["event_time"], NOW) for e in events], "Kafka timestamp = event time"
 
 
 def test_intake_is_all_or_nothing_and_positions_every_problem() -> None:
