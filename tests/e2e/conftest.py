@@ -1,6 +1,10 @@
 """End-to-end stack for browser tests: real Kafka and Redis (the integration tier's fixtures,
 same ``SP_TEST_*`` variables), the live job on fresh topics, the collector and the storefront as
 real processes on free ports. Anything that cannot start fails the test with its log: no skips.
+
+The job's abandonment window is ``E2E_ABANDON_WINDOW_MS``. A test module may set ``E2E_SCORER``
+(an object with ``score(steps)``, see ``udfs.scoring``) for the job to score sessions with, as no
+model is promoted in tests. ``mailbox`` adds an SMTP sink and the e-mail sender on the triggers.
 """
 from __future__ import annotations
 
@@ -20,6 +24,7 @@ import pytest
 
 from pipelines import job
 from pipelines.config import JobConfig, load_job_config
+from services.delivery.smtp_sink import SmtpSink
 from services.stack.config import ROOT
 from services.stack.proc import tail
 from tests.integration.conftest import kafka, redis_url, stack_config  # noqa: F401  (shared fixtures)
@@ -27,6 +32,7 @@ from udfs.avro_codec import registry
 from udfs.journey import Journey
 
 PSEUDONYM_KEY = "e2e-storefront-pseudonym-key"
+E2E_ABANDON_WINDOW_MS = 15_000
 ARTIFACTS = Path(os.environ.get("SP_E2E_ARTIFACTS_DIR", str(ROOT / ".state" / "artifacts" / "e2e")))
 
 
@@ -72,14 +78,45 @@ class Service:
             self.proc.wait(5)
 
 
-def start_service(name: str, module: str, env: dict[str, str], port: int, logs: Path) -> Service:
+def spawn(name: str, argv: list[str], env: dict[str, str], logs: Path, url: str = "") -> Service:
     log = logs / f"{name}.log"
     with log.open("wb") as out:
-        proc = subprocess.Popen([sys.executable, "-m", module], cwd=ROOT, stdout=out, stderr=subprocess.STDOUT,
+        proc = subprocess.Popen([sys.executable, "-m", *argv], cwd=ROOT, stdout=out, stderr=subprocess.STDOUT,
                                 stdin=subprocess.DEVNULL, env={**os.environ, **env})
-    service = Service(name, proc, f"http://127.0.0.1:{port}", log)
+    return Service(name, proc, url, log)
+
+
+def start_service(name: str, module: str, env: dict[str, str], port: int, logs: Path) -> Service:
+    service = spawn(name, [module], env, logs, f"http://127.0.0.1:{port}")
     service.wait_healthy()
     return service
+
+
+def wait_logged(service: Service, marker: str, timeout_s: float = 60.0) -> None:
+    """Wait until the service's log shows ``marker``; fail with the log if it exits or never does."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if service.proc.poll() is not None:
+            pytest.fail(f"{service.name} exited with {service.proc.returncode}; log:\n{tail(service.log)}")
+        if marker in service.log.read_text(errors="replace"):
+            return
+        time.sleep(0.3)
+    pytest.fail(f"{service.name} did not log {marker!r} in {timeout_s:.0f}s; log:\n{tail(service.log)}")
+
+
+def start_job(cfg: JobConfig, stages: job.Stages, scorer: Any = None) -> Any:
+    """The live job, detached (a JobClient); with ``scorer`` the job scores sessions with it."""
+    if scorer is None:
+        return job.run(cfg, stages, detached=True)
+    from pipelines.flink_env import create_env
+    from pipelines.kafka_io import kafka_sources
+
+    env, t_env = create_env(cfg)
+    source = kafka_sources(t_env, cfg, {
+        "event": (cfg.events_topic, None), "profile": (cfg.profiles_topic, "earliest"),
+        "consent": (cfg.consent_topic, "earliest"), "erase": (cfg.erasure_topic, None)}, stages.ingest)
+    job.build(env, cfg, source, job.kafka_sink_for(t_env, cfg), stages, scorer=scorer, source_timed=True)
+    return env.execute_async(cfg.job_name)
 
 
 def now_ms() -> int:
@@ -102,10 +139,12 @@ class Shop:
     cfg: JobConfig
     stages: job.Stages
     kafka: Any
+    logs: Path
 
 
 @pytest.fixture(scope="module")
-def shop(kafka: Any, redis_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Shop]:  # noqa: F811
+def shop(kafka: Any, redis_url: str, tmp_path_factory: pytest.TempPathFactory,  # noqa: F811
+         request: pytest.FixtureRequest) -> Iterator[Shop]:
     topics = {name: kafka.new_topic(prefix="e2e-" + name.split("_")[0]) for name in (
         "events_topic", "clean_topic", "dlq_topic", "triggers_topic", "profiles_topic", "consent_topic",
         "erasure_topic", "erasure_done_topic")}
@@ -114,10 +153,11 @@ def shop(kafka: Any, redis_url: str, tmp_path_factory: pytest.TempPathFactory) -
     stages = job.Stages.from_env()
     # No control group, no quiet hours, and no bot filter: a browser driven by a test clicks at machine
     # speed, which the engine rightly scores as automated (bot_score in [0, 1]) and would never target.
-    engine = replace(stages.engine, holdout_pct=0.0, quiet_start="00:00", quiet_end="00:00", bot_threshold=1.01)
+    engine = replace(stages.engine, holdout_pct=0.0, quiet_start="00:00", quiet_end="00:00", bot_threshold=1.01,
+                     abandon_window_ms=E2E_ABANDON_WINDOW_MS)
     stages = replace(stages, engine=engine)
     logs = tmp_path_factory.mktemp("e2e-logs")
-    client = job.run(cfg, stages, detached=True)
+    client = start_job(cfg, stages, getattr(request.module, "E2E_SCORER", None))
     services: list[Service] = []
     try:
         cport, sport = free_port(), free_port()
@@ -130,8 +170,32 @@ def shop(kafka: Any, redis_url: str, tmp_path_factory: pytest.TempPathFactory) -
             "SP_STOREFRONT_TRIGGERS_TOPIC": cfg.triggers_topic, "SP_STOREFRONT_REDIS_URL": redis_url}, sport, logs))
         warm_up(kafka, cfg)
         print(f"\ne2e stack up: storefront {services[1].url}, collector {services[0].url}, logs in {logs}")
-        yield Shop(services[1].url, services[0].url, cfg, stages, kafka)
+        yield Shop(services[1].url, services[0].url, cfg, stages, kafka, logs)
     finally:
         for service in reversed(services):
             service.stop()
         client.cancel().result()
+
+
+@dataclass
+class Mailbox:
+    """The SMTP sink the e-mail sender delivers to; ``folder`` holds the received .eml files."""
+
+    folder: Path
+    sink: SmtpSink
+
+
+@pytest.fixture(scope="module")
+def mailbox(shop: Shop, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Mailbox]:
+    """An SMTP sink (in this process) and the e-mail sender (a process) on the shop's triggers."""
+    sink = SmtpSink(tmp_path_factory.mktemp("e2e-mail"), port=0).start()
+    sender = spawn("email", ["services.delivery", "email"], {
+        "SP_DELIVERY_BOOTSTRAP_SERVERS": shop.kafka.bootstrap, "SP_DELIVERY_TOPIC": shop.cfg.triggers_topic,
+        "SP_DELIVERY_GROUP_ID": f"e2e-email-{uuid.uuid4().hex[:8]}", "SP_DELIVERY_REDIS_URL": shop.cfg.redis_url,
+        "SP_DELIVERY_SMTP_PORT": str(sink.port), "SP_DELIVERY_SHOP_URL": shop.storefront}, shop.logs)
+    try:
+        wait_logged(sender, "email delivery: topic")
+        yield Mailbox(sink.folder, sink)
+    finally:
+        sender.stop()
+        sink.stop()
