@@ -63,9 +63,11 @@ def main(argv: list[str] | None = None) -> int:
     client = job.run(load_job_config(), job.Stages.from_env(), detached=True)
     started = wait_running(client, stop)
     if started != "RUNNING":
-        log.error("job %s did not reach RUNNING: %s", client.get_job_id(), started)
-        client.cancel().result()
-        return 1
+        log.log(logging.INFO if stop.is_set() else logging.ERROR, "job %s stopped before RUNNING (%s)",
+                client.get_job_id(), started)
+        if started not in TERMINAL:
+            client.cancel().result()
+        return 0 if stop.is_set() else 1
     Path(args[0]).write_text(str(client.get_job_id()))
     log.info("job %s RUNNING", client.get_job_id())
     return supervise(client, stop)

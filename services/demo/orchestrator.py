@@ -161,7 +161,8 @@ def _interrupt(signum: int, frame: Any) -> None:
 def run(cfg: DemoConfig, stack: StackConfig) -> int:
     """The whole demo; returns the exit code (0 clean, 1 a child failed, 2 could not start)."""
     demo = Demo(cfg, stack, job_config(cfg, stack))
-    signal.signal(signal.SIGTERM, _interrupt)
+    for sig in (signal.SIGINT, signal.SIGTERM):  # also when started in the background, SIGINT ignored
+        signal.signal(sig, _interrupt)
     code = 0
     try:
         require_free(("collector", cfg.collector_port), ("storefront", cfg.storefront_port),
