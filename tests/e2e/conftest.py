@@ -27,7 +27,6 @@ from pipelines.config import JobConfig, load_job_config
 from services.delivery.smtp_sink import SmtpSink
 from services.stack.config import ROOT
 from services.stack.proc import tail
-from tests.integration.conftest import kafka, redis_url, stack_config  # noqa: F401  (shared fixtures)
 from udfs.avro_codec import registry
 from udfs.journey import Journey
 

@@ -17,7 +17,7 @@ from pipelines.config import load_job_config
 from services.stack.config import ROOT, StackConfig
 from services.stack.topics import ensure_topics, topic_specs
 from tests.e2e.conftest import free_port
-from tests.integration.conftest import KafkaHandle
+from tests.servers import KafkaHandle
 
 pytestmark = pytest.mark.integration
 
