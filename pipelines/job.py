@@ -134,9 +134,10 @@ def model_available() -> bool:
     return True
 
 
-def run(cfg: JobConfig, stages: Stages | None = None, detached: bool = False) -> Any:
+def run(cfg: JobConfig, stages: Stages | None = None, detached: bool = False, scorer: Any = None) -> Any:
     """Run the job against Kafka as ``cfg`` says; returns when a bounded job has finished, or at
-    once with the JobClient when ``detached`` (cancel it to stop the job)."""
+    once with the JobClient when ``detached`` (cancel it to stop the job). ``scorer`` replaces
+    the registry's model (tests, custom scorers)."""
     from pipelines.flink_env import create_env
     from pipelines.kafka_io import kafka_sources
 
@@ -145,7 +146,8 @@ def run(cfg: JobConfig, stages: Stages | None = None, detached: bool = False) ->
     source = kafka_sources(t_env, cfg, {
         "event": (cfg.events_topic, None), "profile": (cfg.profiles_topic, "earliest"),
         "consent": (cfg.consent_topic, "earliest"), "erase": (cfg.erasure_topic, None)}, st.ingest)
-    build(env, cfg, source, kafka_sink_for(t_env, cfg), st, use_model=model_available(), source_timed=True)
+    build(env, cfg, source, kafka_sink_for(t_env, cfg), st, scorer=scorer,
+          use_model=scorer is None and model_available(), source_timed=True)
     log.info("running %s (%s mode, %s): %s -> %s", cfg.job_name, cfg.mode, cfg.delivery,
              cfg.events_topic, ", ".join([cfg.triggers_topic, cfg.clean_topic, cfg.dlq_topic]))
     if detached:
