@@ -1,43 +1,44 @@
-"""Versioned model registry on the file system: register, promote, list, verify.
+"""Model registry on MLflow's local store: register, promote, list, verify.
 
-    python -m models.registry [--root DIR] register EXPORT_DIR [--promote]
+    python -m models.registry [--root DIR] [--name NAME] register EXPORT_DIR [--promote] [--note TEXT]
     python -m models.registry [--root DIR] promote v0002      # also the way to roll back
     python -m models.registry [--root DIR] list | current | verify [VERSION]
 
-Layout and read side: ``udfs/model_store.py`` (the streaming job reads the registry with that
-module alone: no torch, no database). No registry service or database is used on purpose: the
-only guarantees needed are "a version appears whole" and "the current pointer flips at once",
-and POSIX gives both with ``rename`` (a fully written temporary directory becomes
-``versions/vNNNN``; a rename onto an existing version fails, so concurrent registrations cannot
-overwrite each other) and ``os.replace`` (the pointer). Integrity comes from the sha256 of every
-file in the version's manifest, checked on promotion and by the scorer on load. Every promotion
-is also appended to ``promotions.jsonl`` (an audit trail; the pointer alone decides).
+The registry is MLflow's Model Registry with a SQLite backend (``<root>/mlflow.db``) and its
+artifacts under ``<root>/artifacts`` (layout and read side: ``udfs/model_store.py``; the stream
+reads it with that module alone, no torch). Registering an export directory creates one MLflow
+run (params: the model config; metrics: the test table as ``test/<method>/<metric>``; artifacts:
+the ONNX files, ``model.json``, ``metrics.json``, report) and one model version whose tags hold
+the sha256 of every file, the data fingerprint and the note. Promoting moves the alias
+"champion" to a version after verifying its stored files against those checksums; the alias
+switch is one database update, so a reader sees the old version or the new one. MLflow numbers
+versions 1, 2, ...; the project names them ``v0001``, ``v0002`` (``3`` and ``v3`` work too).
 """
 from __future__ import annotations
 
 import argparse
-import json
-import os
-import shutil
+import re
 import sys
+import tempfile
 import time
-import uuid
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote, urlparse
 
 from udfs.envconfig import from_env
 from udfs.model_store import (
-    MANIFEST,
+    ARTIFACT_PATH,
+    CHECKSUM_TAG,
     MODEL_META,
-    POINTER,
-    VERSIONS,
+    PROMOTED_ALIAS,
     ModelStoreError,
     ModelVersion,
-    current_version,
-    open_version,
+    RegistryReader,
+    checksum_problems,
     read_json,
     resolve_root,
     sha256_file,
+    version_label,
 )
 from udfs.session_scorer import ScorerConfig
 
@@ -45,119 +46,156 @@ REQUIRED = ("model.onnx", MODEL_META)
 OPTIONAL = ("model.int8.onnx", "metrics.json", "curves.png", "report.md")
 
 
-def _write_atomic(path: Path, data: bytes) -> None:
-    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
-    with open(tmp, "wb") as f:
-        f.write(data)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
-    _fsync_dir(path.parent)
+def metric_key(*parts: str) -> str:
+    """An MLflow metric name from ``parts`` (``MRR@20`` becomes ``MRR_at_20``)."""
+    return "/".join(re.sub(r"[^\w.\- ]", "_", p.replace("@", "_at_")) for p in parts)
 
 
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+def run_metrics(metrics: dict[str, Any]) -> dict[str, float]:
+    """The test table of ``metrics.json`` as flat MLflow metrics, ``test/<method>/<metric>``."""
+    table = metrics.get("test", {})
+    return {metric_key("test", method, name): float(value)
+            for method, values in table.items() if isinstance(values, dict)
+            for name, value in values.items() if isinstance(value, int | float) and not isinstance(value, bool)}
+
+
+def run_params(meta: dict[str, Any]) -> dict[str, str]:
+    """Model config and serving facts of ``model.json`` as MLflow params."""
+    params = {f"model.{k}": str(v) for k, v in meta.get("model_config", {}).items()}
+    spec = meta.get("feature_spec", {})
+    params.update({"feature.max_len": str(spec.get("max_len")), "feature.items": str(len(spec.get("items", []))),
+                   "preferred": str(meta.get("preferred")), "opset": str(meta.get("opset")),
+                   "intent_trained": str(meta.get("intent_trained"))})
+    return params
 
 
 class ModelRegistry:
     """The registry rooted at ``root`` (created on first registration)."""
 
-    def __init__(self, root: str | Path) -> None:
+    def __init__(self, root: str | Path, model_name: str | None = None) -> None:
         self.root = Path(root)
+        self.model_name = model_name or from_env(ScorerConfig, "SP_SCORER").model_name
+        self.reader = RegistryReader(self.root, self.model_name)
+
+    def client(self) -> Any:
+        """The MLflow client (creates the registry database on first use)."""
+        self.root.mkdir(parents=True, exist_ok=True)
+        return self.reader.client()
 
     def versions(self) -> list[str]:
         """Registered version names, oldest first."""
-        base = self.root / VERSIONS
-        return sorted(p.name for p in base.glob("v[0-9]*") if p.is_dir()) if base.is_dir() else []
+        if not self.reader.exists():
+            return []
+        found = self.client().search_model_versions(f"name = '{self.model_name}'")
+        return [version_label(n) for n in sorted(int(v.version) for v in found)]
 
-    def get(self, version: str) -> ModelVersion:
-        return open_version(self.root, version)
+    def get(self, version: str | int) -> ModelVersion:
+        return self.reader.get(version)
 
     def current(self) -> ModelVersion | None:
-        """The promoted version (None when none is); raises ModelStoreError when the pointer is broken."""
-        return current_version(self.root)
+        """The promoted version (None when none is)."""
+        return self.reader.promoted()
 
     def current_or_none(self) -> str | None:
-        """Name of the promoted version; None when none is or the pointer is unreadable."""
+        """Name of the promoted version; None when none is or the registry cannot be read."""
         try:
-            found = current_version(self.root)
-        except (ModelStoreError, OSError):
+            number = self.reader.promoted_number()
+        except Exception:  # MlflowException, sqlite errors: nothing promoted as far as we can tell
             return None
-        return found.version if found else None
+        return version_label(number) if number is not None else None
+
+    def metrics(self, version: str | int) -> dict[str, float]:
+        """The metrics of the run the version was registered from."""
+        metrics: dict[str, float] = self.client().get_run(self.get(version).manifest["run_id"]).data.metrics
+        return metrics
+
+    def artifact_dir(self, version: str | int) -> Path:
+        """Where the version's files are stored (the local artifact store), for inspection."""
+        return Path(unquote(urlparse(self.get(version).source).path))
 
     def register(self, source: str | Path, data_fingerprint: str | None = None,
                  note: str = "") -> ModelVersion:
-        """Copy an export directory into a new immutable version; returns it (not promoted)."""
+        """Log an export directory as a run and register it as a new version (not promoted)."""
         source = Path(source)
         missing = [n for n in REQUIRED if not (source / n).is_file()]
         if missing:
             raise ModelStoreError(f"{source}: not an exported model, missing {', '.join(missing)}")
         names = [n for n in REQUIRED + OPTIONAL if (source / n).is_file()]
-        (self.root / VERSIONS).mkdir(parents=True, exist_ok=True)
-        tmp = self.root / VERSIONS / f".tmp-{uuid.uuid4().hex}"
-        tmp.mkdir()
+        metrics = read_json(source / "metrics.json") if "metrics.json" in names else {}
+        fingerprint = data_fingerprint or metrics.get("data", {}).get("fingerprint") or "unknown"
+        tags = {"data_fingerprint": fingerprint, "source": str(source.resolve()), "note": note}
+        run_id = self._log_run(source, names, tags, metrics)
+        checksums = {f"{CHECKSUM_TAG}{n}": sha256_file(source / n) for n in names}
+        self._ensure_model()
+        created = self.client().create_model_version(
+            self.model_name, f"{self._artifact_uri(run_id)}/{ARTIFACT_PATH}", run_id,
+            tags={**tags, **checksums}, description=note)
+        return self.get(created.version)
+
+    def _log_run(self, source: Path, names: list[str], tags: dict[str, str], metrics: dict[str, Any]) -> str:
+        """One finished MLflow run holding the export's files, config and metrics; returns its id."""
+        from mlflow.entities import Metric, Param
+
+        client, now = self.client(), int(time.time() * 1000)
+        run = client.create_run(self._experiment_id(), run_name=f"register {source.name}", tags=tags)
+        run_id = run.info.run_id
+        client.log_batch(run_id, metrics=[Metric(k, v, now, 0) for k, v in run_metrics(metrics).items()],
+                         params=[Param(k, v) for k, v in run_params(read_json(source / MODEL_META)).items()])
+        for name in names:
+            client.log_artifact(run_id, str(source / name), ARTIFACT_PATH)
+        client.set_terminated(run_id)
+        return str(run_id)
+
+    def _experiment_id(self) -> str:
+        """The registry's experiment, its artifacts under ``<root>/artifacts``."""
+        client = self.client()
+        found = client.get_experiment_by_name(self.model_name)
+        if found is not None:
+            return str(found.experiment_id)
+        location = (self.root.resolve() / "artifacts").as_uri()
+        return str(client.create_experiment(self.model_name, artifact_location=location))
+
+    def _artifact_uri(self, run_id: str) -> str:
+        return str(self.client().get_run(run_id).info.artifact_uri)
+
+    def _ensure_model(self) -> None:
+        from mlflow.exceptions import MlflowException
+
         try:
-            for name in names:
-                shutil.copyfile(source / name, tmp / name)
-            files = {name: sha256_file(tmp / name) for name in names}
-            metrics = read_json(tmp / "metrics.json") if "metrics.json" in files else {}
-            base = {"files": files, "created_at": time.time(), "source": str(source.resolve()), "note": note,
-                    "data_fingerprint": data_fingerprint or metrics.get("data", {}).get("fingerprint"),
-                    "metrics": metrics.get("test", {}).get("model", {})}
-            return self._claim_version(tmp, base)
-        finally:
-            shutil.rmtree(tmp, ignore_errors=True)
+            self.client().create_registered_model(self.model_name)
+        except MlflowException as exc:
+            if exc.error_code != "RESOURCE_ALREADY_EXISTS":
+                raise
 
-    def _claim_version(self, tmp: Path, base: dict[str, Any]) -> ModelVersion:
-        """Rename ``tmp`` to the next free ``vNNNN``, retrying when another writer took it first."""
-        for _ in range(100):
-            existing = self.versions()
-            version = f"v{(int(existing[-1][1:]) + 1 if existing else 1):04d}"
-            (tmp / MANIFEST).write_text(json.dumps({"version": version, **base}, indent=2, sort_keys=True))
-            try:
-                os.rename(tmp, self.root / VERSIONS / version)
-            except OSError:
-                continue
-            _fsync_dir(self.root / VERSIONS)
-            return self.get(version)
-        raise ModelStoreError(f"{self.root}: could not claim a version number")
-
-    def verify(self, version: str) -> list[str]:
-        """Problems found in a version (missing files, checksum mismatches); empty when sound."""
-        problems = []
+    def verify(self, version: str | int) -> list[str]:
+        """Problems of a version's stored files (missing, checksum mismatch); empty when sound."""
         found = self.get(version)
-        for name in found.manifest.get("files", {}):
+        with tempfile.TemporaryDirectory(prefix="verify-") as tmp:
             try:
-                found.file(name)
-            except (ModelStoreError, OSError) as exc:
-                problems.append(str(exc))
-        return problems
+                fetched = found.download(tmp)
+            except ModelStoreError as exc:
+                return [str(exc)]
+            return checksum_problems(found.version, found.files, fetched)
 
-    def promote(self, version: str) -> ModelVersion:
-        """Make ``version`` current (atomic pointer swap) after verifying every checksum."""
+    def promote(self, version: str | int) -> ModelVersion:
+        """Point the alias "champion" at ``version`` after verifying every checksum."""
         problems = self.verify(version)
         if problems:
             raise ModelStoreError(f"refusing to promote {version}: " + "; ".join(problems))
         found = self.get(version)
-        previous = self.current_or_none()
-        pointer = {"version": version, "manifest_sha256": sha256_file(found.path / MANIFEST),
-                   "promoted_at": time.time(), "previous": previous}
-        _write_atomic(self.root / POINTER, json.dumps(pointer, indent=2, sort_keys=True).encode())
-        with open(self.root / "promotions.jsonl", "a") as log:
-            log.write(json.dumps(pointer, sort_keys=True) + "\n")
+        client = self.client()
+        client.set_model_version_tag(self.model_name, str(found.number), "promoted_at", str(time.time()))
+        client.set_registered_model_alias(self.model_name, PROMOTED_ALIAS, str(found.number))
         return found
 
 
-def _describe(found: ModelVersion, current: str | None) -> str:
+def _describe(reg: ModelRegistry, found: ModelVersion, current: str | None) -> str:
     m = found.manifest
     mark = "*" if found.version == current else " "
-    scores = " ".join(f"{k}={v:.4f}" for k, v in sorted(m.get("metrics", {}).items()))
-    data = str(m.get("data_fingerprint"))[:12]
-    return f"{mark} {found.version}  data={data}  {scores}  {m.get('note', '')}"
+    model = {k.removeprefix("test/model/"): v for k, v in reg.metrics(found.version).items()
+             if k.startswith("test/model/")}
+    scores = " ".join(f"{k}={v:.4f}" for k, v in sorted(model.items()))
+    return f"{mark} {found.version}  data={str(m.get('data_fingerprint'))[:12]}  {scores}  {m.get('note', '')}"
 
 
 def _register(reg: ModelRegistry, args: argparse.Namespace) -> int:
@@ -176,16 +214,16 @@ def _promote(reg: ModelRegistry, args: argparse.Namespace) -> int:
 def _list(reg: ModelRegistry, args: argparse.Namespace) -> int:
     current = reg.current_or_none()
     for version in reg.versions():
-        print(_describe(reg.get(version), current))
+        print(_describe(reg, reg.get(version), current))
     return 0
 
 
 def _current(reg: ModelRegistry, args: argparse.Namespace) -> int:
     found = reg.current()
     if found is None:
-        print(f"no current version in {reg.root}")
+        print(f"no promoted version in {reg.root}")
         return 1
-    print(_describe(found, found.version))
+    print(_describe(reg, found, found.version))
     return 0
 
 
@@ -199,26 +237,29 @@ COMMANDS = {"register": _register, "promote": _promote, "list": _list, "current"
 
 
 def build_parser() -> argparse.ArgumentParser:
+    cfg = from_env(ScorerConfig, "SP_SCORER")
     parser = argparse.ArgumentParser(prog="python -m models.registry", description=__doc__.split("\n")[0])
-    parser.add_argument("--root", default=str(resolve_root(from_env(ScorerConfig, "SP_SCORER").registry)),
+    parser.add_argument("--root", default=str(resolve_root(cfg.registry)),
                         help="registry directory (default: $SP_SCORER_REGISTRY, else artifacts/registry in "
                         "the repository: where the streaming job looks)")
+    parser.add_argument("--name", default=cfg.model_name, help="registered model name ($SP_SCORER_MODEL_NAME)")
     sub = parser.add_subparsers(dest="cmd", required=True)
-    reg = sub.add_parser("register", help="copy an export directory in as a new version")
+    reg = sub.add_parser("register", help="log an export directory as a new version")
     reg.add_argument("source")
-    reg.add_argument("--promote", action="store_true", help="make it current too")
+    reg.add_argument("--promote", action="store_true", help="promote it too")
     reg.add_argument("--note", default="")
-    sub.add_parser("promote", help="make a version current").add_argument("version")
-    sub.add_parser("list", help="all versions, * marks the current one")
-    sub.add_parser("current", help="the current version")
-    sub.add_parser("verify", help="check checksums").add_argument("version", nargs="?")
+    sub.add_parser("promote", help="move the alias 'champion' to a version").add_argument("version")
+    sub.add_parser("list", help="all versions, * marks the promoted one")
+    sub.add_parser("current", help="the promoted version")
+    sub.add_parser("verify", help="check the stored files against their checksums").add_argument(
+        "version", nargs="?")
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        return COMMANDS[args.cmd](ModelRegistry(args.root), args)
+        return COMMANDS[args.cmd](ModelRegistry(args.root, args.name), args)
     except ModelStoreError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

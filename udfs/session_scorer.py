@@ -1,11 +1,15 @@
-"""ONNX Runtime session scorer: the registry's current model, hot-swapped without a restart.
+"""ONNX Runtime session scorer: the registry's promoted model, hot-swapped without a restart.
 
 ``OnnxSessionScorer`` implements ``udfs.scoring.SessionScorer``. It holds only its config until
 ``open()`` (or the first ``score``), so it pickles cheaply for PyFlink. It then loads the
-registry's current version (``udfs.model_store``), with one intra-op thread, and at most every
-``reload_seconds`` stats the registry pointer: when another version was promoted it loads that
-one and swaps it in between two calls; if the new one fails to load it keeps the old one. With no
-model it logs that once and returns None, so the engine runs on its rules alone.
+registry's promoted version (``udfs.model_store``: MLflow alias "champion"), with one intra-op
+thread, and at most every ``reload_seconds`` asks the registry which version holds the alias (one
+small query): when another version was promoted it downloads that one to the local cache,
+verifies its checksums and swaps it in between two calls; if the new one fails to load it keeps
+the old one (and does not retry that version). With no model it logs that once and returns None,
+so the engine runs on its rules alone. Registry reads and model loading run on one Python-started
+"model thread" (``on_model_thread``: native code hangs on a Flink operator's own thread); the
+scoring itself runs on the caller's thread.
 
 Scores: ``purchase_intent`` is the model's probability that a purchase still follows in the
 session; ``abandonment_risk`` = 1 - purchase_intent (the engine reads it only for sessions with a
@@ -16,30 +20,36 @@ without purchases has no intent head to speak of: it reports 0.5 for both (no op
 from __future__ import annotations
 
 import logging
+import sys
+import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
-import onnxruntime as ort
 
 from udfs.envconfig import env_field, from_env
 from udfs.model_store import (
     MODEL_META,
+    MODEL_NAME,
     ModelStoreError,
     ModelVersion,
-    current_version,
-    pointer_stamp,
+    RegistryReader,
     read_json,
     resolve_root,
+    version_label,
 )
 from udfs.scoring import SessionScores
 from udfs.session_features import OOV, OUTPUT_NAMES, FeatureSpec, Featurizer
 
 log = logging.getLogger(__name__)
-_UNCHECKED = (-1, -1, -1)
+T = TypeVar("T")
+_MODEL_THREAD = "shoppulse-model"
+_model_thread: list[ThreadPoolExecutor] = []
+_model_thread_lock = threading.Lock()
 
 
 @dataclass(frozen=True)
@@ -48,6 +58,9 @@ class ScorerConfig:
 
     registry: str = env_field("artifacts/registry", "Model registry directory (see models/registry.py); "
                               "a relative path is taken from the repository root.")
+    model_name: str = env_field(MODEL_NAME, "Registered model name in the registry.")
+    cache_dir: str = env_field("", "Local copies of downloaded versions (default: shoppulse-model-cache "
+                               "in the temporary directory).")
     reload_seconds: float = env_field(10.0, "Look for a newly promoted version at most this often.")
     top_k: int = env_field(10, "Next-item candidates returned per session.")
     variant: str = env_field("auto", "ONNX variant: auto (the export's preferred one), fp32 or int8.")
@@ -59,6 +72,7 @@ class LoadedModel:
 
     def __init__(self, version: str, onnx_path: str | Path, meta: Mapping[str, Any],
                  threads: int = 1) -> None:
+        ort = ort_module()
         opts = ort.SessionOptions()
         opts.intra_op_num_threads = threads
         opts.inter_op_num_threads = 1
@@ -114,7 +128,7 @@ def _variant_file(meta: Mapping[str, Any], variant: str) -> str:
 
 
 class OnnxSessionScorer:
-    """SessionScorer over the registry's current model; reloads on promotion (see module doc)."""
+    """SessionScorer over the registry's promoted model; reloads on promotion (see module doc)."""
 
     def __init__(self, config: ScorerConfig | None = None,
                  clock: Callable[[], float] = time.monotonic) -> None:
@@ -124,7 +138,8 @@ class OnnxSessionScorer:
 
     def _reset(self) -> None:
         self._model: LoadedModel | None = None
-        self._stamp: tuple[int, int, int] | None = _UNCHECKED
+        self._reader: RegistryReader | None = None
+        self._failed: str | None = None
         self._next_check = float("-inf")
         self._opened = self._said_missing = False
 
@@ -140,7 +155,7 @@ class OnnxSessionScorer:
         return self._model.version if self._model else None
 
     def open(self) -> None:
-        """Load the current version now (called from the Flink function's ``open``)."""
+        """Load the promoted version now (called from the Flink function's ``open``)."""
         self._opened = True
         self._next_check = float("-inf")
         self.refresh()
@@ -159,34 +174,77 @@ class OnnxSessionScorer:
         return model.score(steps, self.config.top_k)
 
     def refresh(self) -> None:
-        """Swap in a newly promoted version; cheap (no I/O) until ``reload_seconds`` have passed."""
+        """Swap in a newly promoted version; free (no I/O) until ``reload_seconds`` have passed."""
         now = self.clock()
         if now < self._next_check:
             return
         self._next_check = now + self.config.reload_seconds
-        stamp = pointer_stamp(resolve_root(self.config.registry))
-        if stamp == self._stamp:
-            return
-        self._stamp = stamp
-        self._load_current()
-
-    def _load_current(self) -> None:
         try:
-            found = current_version(resolve_root(self.config.registry))
-            if found is None:
-                self._model = None
-                self._say_missing()
-            elif self._model is None or found.version != self._model.version:
-                cfg = self.config
-                self._model = LoadedModel.from_version(found, cfg.variant, cfg.intra_op_threads)
-                self._said_missing = False
-                log.info("session scorer: now scoring with model %s from %s", found.version, cfg.registry)
-        except Exception as exc:  # a bad model must never stop the job: keep the one we have
-            log.error("session scorer: cannot load the current model (%s); keeping %s", exc,
+            on_model_thread(self._follow_alias)
+        except Exception as exc:  # a bad model or registry must never stop the job: keep what we have
+            log.error("session scorer: cannot load the promoted model (%s); keeping %s", exc,
                       self.model_version or "rules only")
+
+    def registry(self) -> RegistryReader:
+        """The registry reader (created on first use, never pickled)."""
+        if self._reader is None:
+            cfg = self.config
+            self._reader = RegistryReader(resolve_root(cfg.registry), cfg.model_name, cfg.cache_dir or None)
+        return self._reader
+
+    def _follow_alias(self) -> None:
+        number = self.registry().promoted_number()
+        if number is None:
+            self._model = None
+            self._say_missing()
+            return
+        if version_label(number) in (self.model_version, self._failed):
+            return
+        found = self.registry().get(number)
+        self._failed = found.version  # until it has loaded: a broken version is tried once
+        self._model = LoadedModel.from_version(found, self.config.variant, self.config.intra_op_threads)
+        self._failed, self._said_missing = None, False
+        log.info("session scorer: now scoring with model %s from %s", found.version, self.config.registry)
 
     def _say_missing(self) -> None:
         if not self._said_missing:
             log.warning("session scorer: no model promoted in %s; scoring off, rules only",
                         self.config.registry)
             self._said_missing = True
+
+
+def on_model_thread(fn: Callable[[], T]) -> T:
+    """Run ``fn`` on the process's model thread (one, started by Python) and return its result.
+
+    On a Flink worker in thread mode, native code that takes the GIL with ``PyGILState_Ensure``
+    deadlocks on an operator's own thread: ONNX Runtime's module initialization and SQLite's
+    connection setup (MLflow's store) hung there, in the mini-cluster and on the session cluster.
+    On a thread started by Python both work. Registry reads, downloads and model loading go
+    through here; scoring a loaded model stays on the caller's thread."""
+    if threading.current_thread().name.startswith(_MODEL_THREAD):
+        return fn()
+    with _model_thread_lock:
+        if not _model_thread:
+            _model_thread.append(ThreadPoolExecutor(max_workers=1, thread_name_prefix=_MODEL_THREAD))
+    return _model_thread[0].submit(fn).result()
+
+
+def _import_runtime() -> None:
+    import mlflow.artifacts  # noqa: F401
+    import onnxruntime  # noqa: F401
+    from mlflow import MlflowClient  # noqa: F401
+
+
+def preload() -> None:
+    """Import ONNX Runtime and MLflow's client on the model thread: the engine calls this when its
+    function is unpickled on a worker, so the first model load does not pay for the imports."""
+    on_model_thread(_import_runtime)
+
+
+def ort_module() -> Any:
+    """The ``onnxruntime`` module, imported on the model thread the first time."""
+    if "onnxruntime" not in sys.modules:
+        preload()
+    import onnxruntime as ort
+
+    return ort

@@ -4,11 +4,15 @@
 i + 1); half of them browse cheap "deals" and end with a cart add and a purchase, the others
 browse expensive items and at most add to cart: so the next-item head can learn the walk and the
 intent head who buys. ``export_random_model`` writes an untrained model's
-export directory (ONNX + model.json) fast, for registry and scorer tests.
+export directory (ONNX + model.json) fast, for registry and scorer tests; ``new_registry`` gives
+an empty MLflow registry without paying for MLflow's table creation each time.
 """
 from __future__ import annotations
 
+import atexit
 import random
+import shutil
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +22,8 @@ from models.data import Session, make_step
 from models.export import export_checkpoint
 from models.fit import TrainConfig
 from models.model import SessionTransformer, save_checkpoint
+from models.registry import ModelRegistry
+from udfs.model_store import REGISTRY_DB
 from udfs.session_features import Featurizer, build_spec
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -64,3 +70,19 @@ def export_random_model(out: Path, seed: int = 0, n_items: int = 40) -> Path:
 
 def featurizer_for(sessions: list[Session], max_len: int = 20) -> Featurizer:
     return Featurizer(build_spec([s.steps for s in sessions], max_len=max_len))
+
+
+_TEMPLATE: list[Path] = []
+
+
+def new_registry(root: Path) -> ModelRegistry:
+    """An empty registry at ``root``. Its database is a copy of one made once per test process:
+    creating MLflow's tables runs its migrations, about 2 s each time."""
+    if not _TEMPLATE:
+        template = Path(tempfile.mkdtemp(prefix="sp-registry-template-"))
+        atexit.register(shutil.rmtree, template, True)
+        ModelRegistry(template).client().search_registered_models()
+        _TEMPLATE.append(template / REGISTRY_DB)
+    root.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(_TEMPLATE[0], root / REGISTRY_DB)
+    return ModelRegistry(root)

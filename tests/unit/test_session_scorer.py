@@ -1,4 +1,4 @@
-"""The ONNX session scorer: lazy loading, scores, hot reload on promotion, no-model fallback."""
+"""The ONNX session scorer: lazy loading, scores, hot reload on an alias switch, no-model fallback."""
 from __future__ import annotations
 
 import logging
@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from models.registry import ModelRegistry
-from tests.unit.model_testkit import export_random_model, synthetic_sessions
+from tests.unit.model_testkit import export_random_model, new_registry, synthetic_sessions
 from udfs.scoring import SessionScorer
 from udfs.session_scorer import LoadedModel, OnnxSessionScorer, ScorerConfig
 
@@ -35,13 +35,23 @@ def exports(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
 
 
 def scorer(root: Path, clock: Clock, **cfg: object) -> OnnxSessionScorer:
-    return OnnxSessionScorer(ScorerConfig(registry=str(root), reload_seconds=5.0, **cfg), clock=clock)  # type: ignore[arg-type]
+    """A scorer polling the registry at ``root`` every 5 s of ``clock``, with its own download cache."""
+    return OnnxSessionScorer(ScorerConfig(registry=str(root), reload_seconds=5.0,  # type: ignore[arg-type]
+                                          cache_dir=str(root / ".cache"), **cfg), clock=clock)
+
+
+def promoted(root: Path, *exports: Path) -> ModelRegistry:
+    """A registry at ``root`` with ``exports`` registered in order, the first one promoted."""
+    reg = new_registry(root)
+    for export in exports:
+        reg.register(export)
+    reg.promote("v0001")
+    return reg
 
 
 def test_scores_one_session_with_items_from_the_vocabulary(tmp_path: Path, exports: tuple[Path, Path],
                                                             ) -> None:
-    reg = ModelRegistry(tmp_path)
-    reg.promote(reg.register(exports[0]).version)
+    promoted(tmp_path, exports[0])
     s: SessionScorer = scorer(tmp_path, Clock(), top_k=7)
     scores = s.score(STEPS)
     assert scores is not None and scores.model_version == "v0001"
@@ -53,8 +63,7 @@ def test_scores_one_session_with_items_from_the_vocabulary(tmp_path: Path, expor
 
 
 def test_scores_match_the_export_loaded_directly(tmp_path: Path, exports: tuple[Path, Path]) -> None:
-    reg = ModelRegistry(tmp_path)
-    reg.promote(reg.register(exports[0]).version)
+    promoted(tmp_path, exports[0])
     direct = LoadedModel.from_dir(exports[0])
     logits, intent = direct.run([STEPS])
     scores = scorer(tmp_path, Clock(), top_k=3).score(STEPS)
@@ -72,17 +81,14 @@ def test_no_model_means_none_said_once_then_a_promotion_is_picked_up(
             clock.now = 10.0 * i
             assert s.score(STEPS) is None
     assert sum("no model promoted" in r.message for r in caplog.records) == 1
-    reg = ModelRegistry(tmp_path)
-    reg.promote(reg.register(exports[0]).version)
+    promoted(tmp_path, exports[0])
     assert s.score(STEPS) is None  # not yet: the next check is due later
     clock.now += 5
     assert s.score(STEPS) is not None and s.model_version == "v0001"
 
 
 def test_hot_reload_mid_stream_when_v2_is_promoted(tmp_path: Path, exports: tuple[Path, Path]) -> None:
-    reg = ModelRegistry(tmp_path)
-    reg.promote(reg.register(exports[0]).version)
-    reg.register(exports[1])
+    reg = promoted(tmp_path, *exports)
     clock = Clock()
     s = scorer(tmp_path, clock)
     s.open()
@@ -103,27 +109,40 @@ def test_hot_reload_mid_stream_when_v2_is_promoted(tmp_path: Path, exports: tupl
     assert rolled_back is not None and rolled_back.model_version == "v0001"
 
 
+def test_removing_the_alias_turns_scoring_off(tmp_path: Path, exports: tuple[Path, Path]) -> None:
+    reg = promoted(tmp_path, exports[0])
+    clock = Clock()
+    s = scorer(tmp_path, clock)
+    assert s.score(STEPS) is not None
+    reg.client().delete_registered_model_alias(reg.model_name, "champion")
+    clock.now += 5
+    assert s.score(STEPS) is None and s.model_version is None
+
+
 def test_a_broken_new_version_keeps_the_old_one(tmp_path: Path, exports: tuple[Path, Path],
                                                 caplog: pytest.LogCaptureFixture) -> None:
-    reg = ModelRegistry(tmp_path)
-    reg.promote(reg.register(exports[0]).version)
+    reg = promoted(tmp_path, exports[0])
     clock = Clock()
     s = scorer(tmp_path, clock)
     assert s.score(STEPS) is not None
     v2 = reg.register(exports[1])
     reg.promote(v2.version)
-    (v2.path / "model.onnx").write_bytes(b"not a model")  # corrupted after promotion
-    clock.now += 5
+    (reg.artifact_dir(v2.version) / "model.onnx").write_bytes(b"not a model")  # corrupted after promotion
     with caplog.at_level(logging.ERROR, logger="udfs.session_scorer"):
-        scores = s.score(STEPS)
-    assert scores is not None and scores.model_version == "v0001"
-    assert any("cannot load" in r.message and "sha256" in r.message for r in caplog.records)
+        for _ in range(3):
+            clock.now += 5
+            scores = s.score(STEPS)
+            assert scores is not None and scores.model_version == "v0001"
+    errors = [r.message for r in caplog.records if "cannot load" in r.message]
+    assert len(errors) == 1 and "sha256" in errors[0], "a broken version is tried once, not at every poll"
+    reg.promote(reg.register(exports[1]).version)  # a sound re-registration is picked up
+    clock.now += 5
+    assert s.score(STEPS) is not None and s.model_version == "v0003"
 
 
 def test_pickles_without_the_onnx_session_and_reopens(tmp_path: Path, exports: tuple[Path, Path]) -> None:
-    reg = ModelRegistry(tmp_path)
-    reg.promote(reg.register(exports[0]).version)
-    s = OnnxSessionScorer(ScorerConfig(registry=str(tmp_path)))
+    promoted(tmp_path, exports[0])
+    s = OnnxSessionScorer(ScorerConfig(registry=str(tmp_path), cache_dir=str(tmp_path / "cache")))
     fresh = pickle.dumps(s)
     s.open()
     assert s.model_version == "v0001"
@@ -141,8 +160,7 @@ def test_a_model_without_intent_labels_gives_no_opinion_on_intent(tmp_path: Path
     shutil.copytree(exports[0], export)
     meta_path = export / "model.json"
     meta_path.write_text(meta_path.read_text().replace('"intent_trained": true', '"intent_trained": false'))
-    reg = ModelRegistry(tmp_path / "reg")
-    reg.promote(reg.register(export).version)
+    promoted(tmp_path / "reg", export)
     scores = scorer(tmp_path / "reg", Clock()).score(STEPS)
     assert scores is not None and (scores.purchase_intent, scores.abandonment_risk) == (0.5, 0.5)
     assert scores.extra == {"intent_trained": 0.0} and scores.next_items
@@ -150,15 +168,14 @@ def test_a_model_without_intent_labels_gives_no_opinion_on_intent(tmp_path: Path
 
 def test_config_reads_the_environment() -> None:
     from udfs.envconfig import from_env
-    env = {"SP_SCORER_REGISTRY": "/models", "SP_SCORER_RELOAD_SECONDS": "2.5"}
+    env = {"SP_SCORER_REGISTRY": "/models", "SP_SCORER_RELOAD_SECONDS": "2.5", "SP_SCORER_MODEL_NAME": "m"}
     cfg = from_env(ScorerConfig, "SP_SCORER", env)
-    assert (cfg.registry, cfg.reload_seconds, cfg.intra_op_threads) == ("/models", 2.5, 1)
+    assert (cfg.registry, cfg.reload_seconds, cfg.intra_op_threads, cfg.model_name) == ("/models", 2.5, 1, "m")
 
 
 def test_latency_per_session_at_batch_1(tmp_path: Path, exports: tuple[Path, Path]) -> None:
     """Printed, not asserted: featurize + ONNX Runtime + top-k, one thread, 50-step sessions."""
-    reg = ModelRegistry(tmp_path)
-    reg.promote(reg.register(exports[0]).version)
+    promoted(tmp_path, exports[0])
     s = scorer(tmp_path, Clock())
     sessions = [sess.steps * 8 for sess in synthetic_sessions(200, seed=5)]
     s.open()
