@@ -48,12 +48,14 @@ class EngineFunction(KeyedProcessFunction):
         self.custom_scorer, self.use_model = scorer is not None, use_model
 
     def __setstate__(self, state: dict[str, Any]) -> None:
-        """Unpickled on the worker: load ONNX Runtime now when the model will be used. Imported
-        first from ``open()``, with the Kafka connector starting in other threads, its native
-        module initialization hung the job."""
+        """Unpickled on the worker: load ONNX Runtime and MLflow's client now when the model will be
+        used. Imported first from ``open()``, with the Kafka connector starting in other threads,
+        ONNX Runtime's native module initialization hung the job."""
         self.__dict__.update(state)
         if state.get("use_model"):
-            import onnxruntime  # noqa: F401
+            from udfs.session_scorer import preload
+
+            preload()
 
     def open(self, runtime_context: RuntimeContext) -> None:
         self.engine = TriggerEngine(self.engine_cfg)
