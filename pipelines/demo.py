@@ -18,6 +18,7 @@ from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 
 from pipelines.config import JobConfig, load_job_config
 from pipelines.demo_events import demo_consents, demo_stream
+from pipelines.demo_model import ensure_model
 from udfs.avro_codec import DecodeError, registry
 from udfs.event_time import Stamper
 
@@ -79,6 +80,9 @@ def summarize(cfg: JobConfig, produced: int, marks: dict[str, dict], seconds: fl
     for t in sorted(triggers, key=lambda t: t["trigger_type"] == "ui_personalization")[:4]:
         who = "holdout (not contacted)" if t["holdout"] else "channels " + ",".join(t["channels"])
         print(f"    {t['trigger_type']:<22} {t['user_id']}  {who}\n      why: {t['rule'][:110]}")
+        if t["model_version"]:
+            scores = ", ".join(f"{k}={v:.2f}" for k, v in sorted(t["scores"].items()))
+            print(f"      model {t['model_version']}: {scores}; recommends {', '.join(t['recommended_items'][:5])}")
     keys = redis.Redis.from_url(cfg.redis_url).keys("sp:*")
     print(f"==> Redis: {len(keys)} keys (hints, recommendations, features), every one with a TTL")
 
@@ -93,6 +97,9 @@ def main() -> int:
     produce(cfg, cfg.events_topic, stream)
     print(f"==> produced {len(consents)} consent records to '{cfg.consent_topic}' (compacted, keyed by user)")
     print(f"==> produced {len(stream)} records to '{cfg.events_topic}' (30% re-delivered, 4 broken)")
+    version = ensure_model()
+    print(f"==> session model {version} from the registry scores every decision" if version
+          else "==> no session model: triggers run on rules alone")
     print("==> running the job on Flink's embedded mini-cluster (bounded to these records) ...", flush=True)
     from pipelines import job
 
