@@ -1,0 +1,85 @@
+"""``python -m bench all|scoring|throughput|latency|serving|state|profile [--quick]``
+
+Starts the bench's own Kafka (9192/9193) and Redis (6479) in ``.state/bench`` (left running for
+the next run; ``python -m bench down`` stops them), runs the measurements with progress output,
+prints the tables and writes them to BENCHMARKS.md. ``all`` runs everything in one go, so the
+ratios come from one run; ``--quick`` is a smoke run of seconds whose numbers mean nothing.
+"""
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import os
+import sys
+import time
+from collections.abc import Callable
+from typing import Any
+
+from bench import report, stack
+from bench.settings import Settings
+
+ORDER = ("scoring", "throughput", "latency", "profile", "state", "serving")
+
+
+def sustained_rate(s: Settings) -> float:
+    """The whole job's sustained rate from the throughput results (a small default without them)."""
+    t = report.load().get("throughput", {})
+    return float(t.get("sustained", {}).get("target_rate", 200.0 if s.quick else 500.0))
+
+
+def pool(s: Settings) -> str:
+    from bench.throughput import ensure_pool
+
+    return ensure_pool(s.events)
+
+
+def section(name: str, s: Settings) -> Any:
+    from bench import latency, profile, scoring, serving, state, throughput
+
+    runners: dict[str, Callable[[], Any]] = {
+        "scoring": lambda: scoring.run(s.quick),
+        "throughput": lambda: throughput.run(s),
+        "latency": lambda: latency.run(pool(s), sustained_rate(s), s),
+        "profile": lambda: profile.run(s, pool(s), sustained_rate(s)),
+        "state": lambda: state.run(s),
+        "serving": lambda: serving.run(s.serving_rps, s.serving_s),
+    }
+    return runners[name]()
+
+
+def run_meta(command: str, s: Settings) -> dict[str, Any]:
+    return {"command": command, "started": time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime()),
+            "machine": report.machine(), "versions": report.versions(), "settings": dataclasses.asdict(s)}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n")[0])
+    parser.add_argument("command", choices=["all", *ORDER, "report", "down"])
+    parser.add_argument("--quick", action="store_true", help="smoke run of seconds (numbers mean nothing)")
+    parser.add_argument("--events", type=int, help="records preloaded for the drain measurements")
+    args = parser.parse_args(argv)
+    if args.command == "down":
+        stack.down()
+        return 0
+    s = Settings().quick_run() if args.quick else Settings()
+    if args.events:
+        s = dataclasses.replace(s, events=args.events)
+    if args.command != "report":
+        stack.up()
+        meta = run_meta("python -m bench " + " ".join(sys.argv[1:] if argv is None else argv), s)
+        report.save("run", meta, {})
+        for name in ORDER if args.command == "all" else (args.command,):
+            started = time.time()
+            report.save(name, section(name, s), {"seconds": time.time() - started, "at": time.ctime()})
+            report.write(report.load())
+        meta.update(finished=time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime()),
+                    load_end=" ".join(f"{x:.2f}" for x in os.getloadavg()))
+        report.save("run", meta, {})
+    path = report.write(report.load())
+    print(report.render(report.load()))
+    print(f"==> written to {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

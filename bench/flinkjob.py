@@ -1,0 +1,140 @@
+"""The Flink jobs under measurement, each run in its own process (and JVM) by the bench.
+
+    python -m bench.flinkjob SPEC.json
+
+SPEC: {"kind": "job" | "passthrough-python" | "passthrough-python-keyed"
+| "passthrough-java", "config": JobConfig fields,
+"out_topic": passthrough target, "rest_port": N, "chaining": bool, "model": export dir or "",
+"engine": EngineConfig overrides, "ingest": IngestConfig overrides}.
+
+Every job gets exactly the real job's environment (``pipelines.flink_env.flink_configuration``:
+thread mode, the job's interpreter, managed memory fraction, checkpointing) plus a fixed REST
+port for metrics. ``job`` is ``pipelines.job.build`` on the Kafka sources and sinks that
+``pipelines.job.run`` uses. The passthroughs read the same topic through the same Kafka source
+(``pipelines.kafka_io.kafka_sources``) and write each record's bytes unchanged to another topic
+through the same sink: ``passthrough-python`` through one Python map (the least any PyFlink
+DataStream job pays), ``passthrough-python-keyed`` through two Python maps with a Python key
+selector between them (the plumbing of one keyed stage of the job, without its work), and
+``passthrough-java`` in Flink SQL alone (no Python).
+"""
+from __future__ import annotations
+
+import json
+import logging
+import os
+import sys
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from pyflink.common import Row
+from pyflink.datastream import CheckpointingMode, StreamExecutionEnvironment
+from pyflink.table import StreamTableEnvironment
+
+from pipelines.config import JobConfig, load_job_config
+from pipelines.flink_env import flink_configuration
+from pipelines.kafka_io import KEYED_OUT, kafka_sink, kafka_sources, sink_options, source_options, table_name
+
+
+def create_env(cfg: JobConfig, rest_port: int, chaining: bool,
+               execution_mode: str = "") -> tuple[StreamExecutionEnvironment, Any]:
+    """``pipelines.flink_env.create_env`` with a known REST port (chaining optionally off, and
+    optionally another Python execution mode than the job's thread mode)."""
+    conf = flink_configuration(cfg)
+    if execution_mode:
+        conf.set_string("python.execution-mode", execution_mode)
+    conf.set_string("rest.bind-port", str(rest_port))
+    conf.set_string("rest.port", str(rest_port))
+    conf.set_string("pipeline.operator-chaining.enabled", "true" if chaining else "false")
+    os.environ.setdefault("PYFLINK_CLIENT_EXECUTABLE", cfg.python_executable)
+    env = StreamExecutionEnvironment.get_execution_environment(conf)
+    env.set_parallelism(cfg.parallelism)
+    if cfg.delivery == "exactly-once" or cfg.checkpoint_interval_ms > 0:
+        env.enable_checkpointing(cfg.checkpoint_interval_ms, CheckpointingMode.EXACTLY_ONCE)
+    return env, StreamTableEnvironment.create(env)
+
+
+def identity(row: Row) -> Row:
+    return Row(k=b"", v=bytes(row[1]))
+
+
+def passthrough_python(env: Any, t_env: Any, cfg: JobConfig, out_topic: str) -> None:
+    source = kafka_sources(t_env, cfg, {"event": (cfg.events_topic, None)})
+    statements = t_env.create_statement_set()
+    kafka_sink(t_env, statements, cfg, source.map(identity, output_type=KEYED_OUT).name("identity"),
+               out_topic, "copy")
+    statements.attach_as_datastream()
+
+
+def passthrough_python_keyed(env: Any, t_env: Any, cfg: JobConfig, out_topic: str) -> None:
+    """Two Python operators with a Python key selector between them: one keyed stage's plumbing."""
+    source = kafka_sources(t_env, cfg, {"event": (cfg.events_topic, None)})
+    pairs = source.map(key_and_value).name("pair")
+    copied = pairs.key_by(first).map(second_as_row, output_type=KEYED_OUT).name("keyed-identity")
+    statements = t_env.create_statement_set()
+    kafka_sink(t_env, statements, cfg, copied, out_topic, "copy")
+    statements.attach_as_datastream()
+
+
+def key_and_value(row: Row) -> tuple[bytes, bytes]:
+    value = bytes(row[1])
+    return value[-12:], value
+
+
+def first(pair: tuple[bytes, bytes]) -> bytes:
+    return pair[0]
+
+
+def second_as_row(pair: tuple[bytes, bytes]) -> Row:
+    return Row(k=b"", v=pair[1])
+
+
+def _with(options: dict[str, str]) -> str:
+    return ", ".join(f"'{k}' = '{v}'" for k, v in options.items())
+
+
+def passthrough_java(t_env: Any, cfg: JobConfig, out_topic: str) -> Any:
+    src, dst = table_name("event_src"), table_name("copy_sink")
+    source = _with(source_options(cfg, cfg.events_topic))
+    t_env.execute_sql(f"CREATE TEMPORARY TABLE {src} (`value` BYTES) WITH ({source})")
+    sink = dict(sink_options(cfg, out_topic, "copy"), **{"key.fields": "k"})
+    t_env.execute_sql(f"CREATE TEMPORARY TABLE {dst} (k BYTES, v BYTES) WITH ({_with(sink)})")
+    return t_env.execute_sql(f"INSERT INTO {dst} SELECT CAST(x'' AS BYTES), `value` FROM {src}")
+
+
+def whole_job(env: Any, t_env: Any, cfg: JobConfig, spec: dict[str, Any]) -> None:
+    from bench.scorer import DirScorer
+    from pipelines.job import Stages, build, kafka_sink_for
+
+    st = Stages.from_env()
+    st = replace(st, engine=replace(st.engine, **spec.get("engine", {})),
+                 ingest=replace(st.ingest, **spec.get("ingest", {})))
+    source = kafka_sources(t_env, cfg, {
+        "event": (cfg.events_topic, None), "profile": (cfg.profiles_topic, "earliest"),
+        "consent": (cfg.consent_topic, "earliest"), "erase": (cfg.erasure_topic, None)}, st.ingest)
+    scorer = DirScorer(spec["model"]) if spec.get("model") else None
+    build(env, cfg, source, kafka_sink_for(t_env, cfg), st, scorer=scorer, use_model=scorer is not None,
+          source_timed=True)
+
+
+def main(argv: list[str] | None = None) -> int:
+    logging.basicConfig(level=logging.WARNING)
+    spec = json.loads(Path((argv or sys.argv[1:])[0]).read_text())
+    cfg = load_job_config(**spec["config"])
+    env, t_env = create_env(cfg, spec["rest_port"], spec.get("chaining", True), spec.get("execution_mode", ""))
+    kind = spec["kind"]
+    if kind == "passthrough-java":
+        passthrough_java(t_env, cfg, spec["out_topic"]).wait()
+        return 0
+    if kind == "passthrough-python":
+        passthrough_python(env, t_env, cfg, spec["out_topic"])
+    elif kind == "passthrough-python-keyed":
+        passthrough_python_keyed(env, t_env, cfg, spec["out_topic"])
+    else:
+        whole_job(env, t_env, cfg, spec)
+    env.execute(cfg.job_name)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
