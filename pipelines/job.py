@@ -22,15 +22,15 @@ from pyflink.common.watermark_strategy import TimestampAssigner
 from pyflink.datastream import DataStream, StreamExecutionEnvironment
 
 from pipelines.config import JobConfig, load_job_config
-from pipelines.controls import erase_devices, fan_out_erasure
-from pipelines.kafka_io import KEYED_OUT, keyed
 from udfs.avro_codec import registry
 from udfs.cache import CacheConfig
+from udfs.controls import erase_devices, fan_out_erasure
 from udfs.engine_config import TRIGGERS_ENV_PREFIX, EngineConfig
 from udfs.envconfig import from_env
 from udfs.ingest_config import IngestConfig
 from udfs.operators.engine import ERASED, EngineFunction
 from udfs.operators.ingest import DLQ, IdentityDedupFunction, IngestFunction, RecordTimeAssigner
+from udfs.operators.rows import KEYED_OUT, keyed
 
 log = logging.getLogger("shoppulse.job")
 

@@ -25,8 +25,8 @@ def control_rows(kind: str, records: Iterable[dict]) -> list[Any]:
     """Control rows (profile / consent / erase) as the Kafka sources produce them."""
     from pyflink.common import Row
 
-    from pipelines.controls import SCHEMAS
     from udfs.avro_codec import registry
+    from udfs.controls import SCHEMAS
 
     return [Row(kind=kind, value=registry().encode(SCHEMAS[kind], r), partition=0, offset=i)
             for i, r in enumerate(records)]

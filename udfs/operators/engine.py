@@ -24,12 +24,12 @@ from pyflink.common.typeinfo import Types
 from pyflink.datastream import KeyedProcessFunction, OutputTag, RuntimeContext, TimeDomain
 from pyflink.datastream.state import MapStateDescriptor, ValueStateDescriptor
 
-from pipelines.kafka_io import KEYED_OUT, keyed
 from udfs.avro_codec import registry
 from udfs.cache import CacheBatch, CacheConfig
 from udfs.engine_config import EngineConfig
 from udfs.event_time import record_time
 from udfs.operators.ingest import now_ms
+from udfs.operators.rows import KEYED_OUT, keyed
 from udfs.scoring import NullScorer, SessionScorer
 from udfs.state import UserState
 from udfs.triggers import Decision, TriggerEngine

@@ -16,13 +16,13 @@ from pyflink.common.watermark_strategy import TimestampAssigner
 from pyflink.datastream import KeyedProcessFunction, OutputTag, ProcessFunction, RuntimeContext
 from pyflink.datastream.state import MapStateDescriptor, ValueStateDescriptor
 
-from pipelines.controls import decode_control
-from pipelines.kafka_io import KEYED_OUT, keyed
 from udfs.avro_codec import registry
+from udfs.controls import decode_control
 from udfs.dedup import dedup_key
 from udfs.event_time import control_time
 from udfs.ingest import dead_letter, is_late, late_dead_letter, process_raw
 from udfs.ingest_config import IngestConfig, Problem
+from udfs.operators.rows import KEYED_OUT, keyed
 
 DLQ = OutputTag("dlq", KEYED_OUT)
 
