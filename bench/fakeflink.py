@@ -1,15 +1,25 @@
 """In-memory stand-ins for the parts of Flink's runtime the job's Python functions touch.
 
-Keyed value and map state (per current key), timers that are only recorded, metric counters
-and the process contexts. With them the job's own function objects (``IngestFunction``,
+Keyed value and map state (per current key; values of ``PICKLED_BYTE_ARRAY`` state are pickled
+on write and unpickled on read, as Flink's Python state does), timers that are only recorded,
+metric counters and the process contexts. With them the job's own function objects (``IngestFunction``,
 ``IdentityDedupFunction``, ``EngineFunction``) run record by record outside Flink, so their
 pure Python cost can be timed and profiled: what the job pays on top is Flink's (Java,
 the Python/Java bridge, state backend, network and Kafka).
 """
 from __future__ import annotations
 
+import pickle
 from collections.abc import Iterator
 from typing import Any
+
+from pyflink.common.typeinfo import Types
+
+PICKLED = Types.PICKLED_BYTE_ARRAY()
+
+
+def _pickled(descriptor: Any) -> bool:
+    return bool(getattr(descriptor, "type_info", None) == PICKLED)
 
 
 class Counter:
@@ -33,14 +43,15 @@ class KeyScope:
 
 
 class ValueState:
-    def __init__(self, scope: KeyScope) -> None:
-        self.scope, self.data = scope, dict[Any, Any]()
+    def __init__(self, scope: KeyScope, pickled: bool = False) -> None:
+        self.scope, self.data, self.pickled = scope, dict[Any, Any](), pickled
 
     def value(self) -> Any:
-        return self.data.get(self.scope.key)
+        raw = self.data.get(self.scope.key)
+        return pickle.loads(raw) if self.pickled and raw is not None else raw
 
     def update(self, value: Any) -> None:
-        self.data[self.scope.key] = value
+        self.data[self.scope.key] = pickle.dumps(value) if self.pickled else value
 
     def clear(self) -> None:
         self.data.pop(self.scope.key, None)
@@ -77,7 +88,7 @@ class RuntimeContext:
         self.scope = scope
 
     def get_state(self, descriptor: Any) -> ValueState:
-        return ValueState(self.scope)
+        return ValueState(self.scope, _pickled(descriptor))
 
     def get_map_state(self, descriptor: Any) -> MapState:
         return MapState(self.scope)
