@@ -1,4 +1,4 @@
-"""``python -m bench all|scoring|throughput|latency|serving|state|profile [--quick]``
+"""``python -m bench all|scoring|throughput|cluster|latency|serving|state|profile [--quick]``
 
 Starts the bench's own Kafka (9192/9193) and Redis (6479) in ``.state/bench`` (left running for
 the next run; ``python -m bench down`` stops them), runs the measurements with progress output,
@@ -18,7 +18,7 @@ from typing import Any
 from bench import report, stack
 from bench.settings import Settings
 
-ORDER = ("scoring", "throughput", "latency", "profile", "state", "serving")
+ORDER = ("scoring", "throughput", "cluster", "latency", "profile", "state", "serving")
 
 
 def sustained_rate(s: Settings) -> float:
@@ -34,11 +34,12 @@ def pool(s: Settings) -> str:
 
 
 def section(name: str, s: Settings) -> Any:
-    from bench import latency, profile, scoring, serving, state, throughput
+    from bench import cluster, latency, profile, scoring, serving, state, throughput
 
     runners: dict[str, Callable[[], Any]] = {
         "scoring": lambda: scoring.run(s.quick),
         "throughput": lambda: throughput.run(s),
+        "cluster": lambda: cluster.run(s),
         "latency": lambda: latency.run(pool(s), sustained_rate(s), s),
         "profile": lambda: profile.run(s, pool(s), sustained_rate(s)),
         "state": lambda: state.run(s),

@@ -63,7 +63,8 @@ def versions() -> dict[str, str]:
 
 
 def render(results: dict[str, Any]) -> str:
-    parts = [tables.header(results), tables.budgets(results), tables.throughput(results), tables.latency(results),
+    parts = [tables.header(results), tables.budgets(results), tables.throughput(results), tables.cluster(results),
+             tables.latency(results),
              tables.scoring(results), tables.serving(results), tables.state(results), tables.profile(results)]
     return "\n".join(p for p in parts if p)
 

@@ -85,6 +85,16 @@ def throughput(r: dict[str, Any]) -> str:
         + f"\nLag samples of the paced run: {s.get('lag')}\n")
 
 
+def cluster(r: dict[str, Any]) -> str:
+    c = r.get("cluster")
+    if not c:
+        return "## Scale-out\n\n" + NOT_RUN + "\n"
+    rows = [[f"{v['taskmanagers']} TaskManager(s), 2 slots in all", _f(v["rate"]), _f(v["cpu_us_per_record"])]
+            for v in c.values()]
+    return ("## Scale-out: the whole job (parallelism 2, model) on a session cluster (records/s)\n\n"
+            + _table(["set-up", "records/s", "CPU us/record (cluster processes)"], rows))
+
+
 def latency(r: dict[str, Any]) -> str:
     lat = r.get("latency")
     if not lat:
