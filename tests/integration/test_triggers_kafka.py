@@ -13,6 +13,7 @@ from pipelines import job
 from pipelines.config import JobConfig, load_job_config
 from tests.integration.journeys import history, shuffled_within
 from udfs.avro_codec import registry
+from udfs.cache import KINDS
 from udfs.engine_config import EngineConfig
 from udfs.replay import replay
 from udfs.triggers import TriggerEngine
@@ -106,7 +107,8 @@ def test_redis_holds_hints_for_consenting_users_with_a_ttl(redis_url: str, scrip
     u = scripted["users"]
     assert client.exists(f"sp:hints:{u['browser']}") and 0 < client.ttl(f"sp:hints:{u['browser']}") <= 7 * 86_400
     assert not client.keys(f"sp:*:{u['nocons']}") and not client.keys(f"sp:*:{u['holdout']}")
-    assert all(client.ttl(k) > 0 for k in client.keys("sp:*"))
+    cached = [k for kind in KINDS for k in client.keys(f"sp:{kind}:*")]
+    assert cached and all(client.ttl(k) > 0 for k in cached)
 
 
 def _diff(a: list[dict], b: list[dict]) -> str:

@@ -46,6 +46,7 @@ class EngineFunction(KeyedProcessFunction):
         self.engine_cfg, self.cache_cfg, self.redis_url, self.live = engine_cfg, cache_cfg, redis_url, live
         self.scorer: SessionScorer = scorer or NullScorer()
         self.custom_scorer, self.use_model = scorer is not None, use_model
+        self.scorer_config = _client_scorer_config() if use_model and scorer is None else None
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         """Unpickled on the worker: load ONNX Runtime and MLflow's client now when the model will be
@@ -66,7 +67,7 @@ class EngineFunction(KeyedProcessFunction):
         self.batch = CacheBatch(self.cache_cfg)
         self.redis = _connect(self.redis_url)
         if not self.custom_scorer:
-            self.scorer = _model_scorer(self.use_model)
+            self.scorer = _model_scorer(self.use_model, self.scorer_config)
         opener = getattr(self.scorer, "open", None)
         if callable(opener):
             opener()
@@ -207,12 +208,25 @@ def _due(wake: int | None, t: int) -> bool:
     return wake is not None and wake <= t
 
 
-def _model_scorer(use_model: bool) -> SessionScorer:
+def _client_scorer_config() -> Any:
+    """The scorer's settings as the submitting client sees them, registry as an absolute path:
+    a cluster's task manager has its own environment and working directory."""
+    from dataclasses import replace
+
+    from udfs.envconfig import from_env
+    from udfs.model_store import resolve_root
+    from udfs.session_scorer import ScorerConfig
+
+    cfg = from_env(ScorerConfig, "SP_SCORER")
+    return replace(cfg, registry=str(resolve_root(cfg.registry)))
+
+
+def _model_scorer(use_model: bool, config: Any = None) -> SessionScorer:
     if not use_model:
         return NullScorer()
     from udfs.session_scorer import OnnxSessionScorer
 
-    return OnnxSessionScorer()
+    return OnnxSessionScorer(config)
 
 
 def _connect(url: str | None) -> Any:
