@@ -1,10 +1,13 @@
-"""A compiled Avro encoder for the load generator: the same bytes as ``registry().encode``, faster.
+"""A compiled Avro encoder: the same bytes as ``registry().encode``, about 5x faster on events.
+
+Used where the project encodes many records it built or validated itself: the load generator
+and the job's clean-event output.
 
 fastavro picks a union branch by validating the datum against each branch, which costs most of
 its time on behavior_event (nested records in ``[null, record]`` unions). Every union in the
 simulator's schemas is ``[null, X]``, so the branch is known from ``None``; the encoder is
 compiled once from the parsed schema into closures per field. Other union shapes are refused
-at compile time (``UnsupportedSchema``). ``tests/unit/test_simulator_encode.py`` checks byte
+at compile time (``UnsupportedSchema``). ``tests/unit/test_fast_avro.py`` checks byte
 equality with the project's codec on every persona's events and on dataset events.
 """
 from __future__ import annotations

@@ -16,9 +16,9 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from services.simulator.fastencode import encoder
 from services.simulator.schedule import Plan, schedule
 from services.simulator.sender import Counts, Sender
+from udfs.fast_avro import encoder
 
 
 @dataclass(frozen=True)

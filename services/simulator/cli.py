@@ -23,7 +23,6 @@ from services.simulator.config import (
     parse_start,
     producer_conf,
 )
-from services.simulator.fastencode import encoder
 from services.simulator.pacing import Pacer
 from services.simulator.personas import Thresholds
 from services.simulator.schedule import Plan, schedule
@@ -32,6 +31,7 @@ from services.simulator.truth import write_truth
 from udfs.engine_config import TRIGGERS_ENV_PREFIX, EngineConfig
 from udfs.envconfig import from_env
 from udfs.event_time import record_timestamp
+from udfs.fast_avro import encoder
 
 
 def stamp_of(event: dict) -> int:

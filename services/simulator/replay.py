@@ -23,10 +23,10 @@ from models.data.formats import FORMATS, read_sessions
 from models.data.sessions import DataFormatError
 from services.simulator.config import add_config_arguments, config_from_args, producer_conf
 from services.simulator.dataset import CONSENT, dataset_events
-from services.simulator.fastencode import encoder
 from services.simulator.pacing import Pacer, rebased
 from services.simulator.sender import ProgressLine, Sender, report_counts
 from udfs.event_time import record_timestamp
+from udfs.fast_avro import encoder
 
 
 def stamp_of(event: dict) -> int:

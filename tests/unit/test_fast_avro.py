@@ -6,10 +6,10 @@ from pathlib import Path
 import pytest
 
 from services.simulator.config import DEFAULT_MIX, parse_mix
-from services.simulator.fastencode import UnsupportedSchema, compile_schema, encoder
 from services.simulator.replay import load_events
 from services.simulator.schedule import Plan, schedule
 from udfs.avro_codec import registry
+from udfs.fast_avro import UnsupportedSchema, compile_schema, encoder
 from udfs.journey import Journey
 
 DATA = Path(__file__).resolve().parents[3] / "shared" / "data"
