@@ -35,7 +35,8 @@ def save(section: str, value: Any, meta: dict[str, Any]) -> dict[str, Any]:
 
 def _run(argv: list[str]) -> str:
     try:
-        return subprocess.run(argv, capture_output=True, text=True, timeout=20).stdout.strip().splitlines()[0]
+        done = subprocess.run(argv, capture_output=True, text=True, timeout=20)
+        return (done.stdout.strip() or done.stderr.strip()).splitlines()[0]
     except (OSError, IndexError, subprocess.SubprocessError):
         return "?"
 

@@ -8,7 +8,8 @@ The job (parallelism 2, live mode, hashmap state backend: every checkpoint is a 
 - active: every event processed (sessions open, dedup ids remembered);
 - sessions ended: event time moved 2 h on (a few clock events on every partition), so every
   session's inactivity gap and abandonment window have passed: the shopper is idle;
-- after dedup TTL: event time moved past the 24 h dedup TTL, so remembered event ids are gone.
+- after dedup TTL: event time moved 28 h on, past the 24 h dedup TTL and its cleanup timers
+  (rounded up to TTL/8 steps), so remembered event ids are gone.
 
 Per shopper = (size - baseline) / distinct devices (each shopper here has one device; signed-in
 shoppers have a user key too, and both keys' state is counted).
@@ -77,7 +78,7 @@ def run(s: Settings) -> dict[str, Any]:
         wait_for(clean.count, sent, 600)
         sizes["active"] = checkpoint_after(job)
         end = max(e["event_time"] for e in events)
-        for label, t in (("sessions_ended", end + 2 * HOUR_MS), ("after_dedup_ttl", end + 25 * HOUR_MS)):
+        for label, t in (("sessions_ended", end + 2 * HOUR_MS), ("after_dedup_ttl", end + 28 * HOUR_MS)):
             sent += _send(cfg.events_topic, clock_events(t))
             wait_for(clean.count, sent, 120)
             sizes[label] = checkpoint_after(job)
