@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import site
 import sys
+from pathlib import Path
 
 from pyflink.common import Configuration
 from pyflink.datastream import CheckpointingMode, StreamExecutionEnvironment
@@ -33,7 +34,16 @@ def flink_configuration(cfg: JobConfig) -> Configuration:
     conf.set_string("parallelism.default", str(cfg.parallelism))
     conf.set_string("pipeline.jars", ";".join(cfg.connector_jars()))
     conf.set_string("taskmanager.memory.managed.fraction", "0.1")
+    conf.set_string("execution.checkpointing.storage", "filesystem")
+    conf.set_string("execution.checkpointing.dir", checkpoint_uri(cfg.checkpoint_dir))
     return conf
+
+
+def checkpoint_uri(location: str) -> str:
+    """A checkpoint directory as Flink wants it: a URI (a bare path becomes file://, absolute)."""
+    if "://" in location:
+        return location
+    return Path(location).expanduser().resolve().as_uri()
 
 
 def create_env(cfg: JobConfig) -> tuple[StreamExecutionEnvironment, StreamTableEnvironment]:
