@@ -87,7 +87,8 @@ def _format(cfg: StackConfig) -> None:
     if (d / "data" / "meta.properties").exists():
         return
     cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
-    argv = _java_argv(cfg, "kafka.tools.StorageTool", "format", "-t", cluster_id,
+    # "--cluster-id=<id>": a random id may start with "-", which a separate argument would make an option
+    argv = _java_argv(cfg, "kafka.tools.StorageTool", "format", f"--cluster-id={cluster_id}",
                       "-c", str(d / "server.properties"), "--ignore-formatted")
     done = subprocess.run(argv, capture_output=True, text=True, timeout=120)
     if done.returncode != 0:

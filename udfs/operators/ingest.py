@@ -14,8 +14,9 @@ from pyflink.common import Row
 from pyflink.common.typeinfo import Types
 from pyflink.common.watermark_strategy import TimestampAssigner
 from pyflink.datastream import KeyedProcessFunction, OutputTag, ProcessFunction, RuntimeContext
-from pyflink.datastream.state import MapStateDescriptor, ValueStateDescriptor
+from pyflink.datastream.state import ValueStateDescriptor
 
+from udfs import seen_set
 from udfs.avro_codec import registry
 from udfs.controls import decode_control
 from udfs.dedup import dedup_key
@@ -91,9 +92,10 @@ class IdentityDedupFunction(KeyedProcessFunction):
     anonymous key's engine state is handed off, so the session's earlier activity counts for the
     user. Later events of the device without a user id are attributed to the linked user.
 
-    Seen keys live in MapState with their event time and are purged by event-time timers after
-    ``dedup_ttl_ms`` (Flink's state TTL cannot be configured from thread-mode Python on a session
-    cluster), so an idle device's dedup state drops to nothing.
+    Seen keys live packed in one value (``udfs.seen_set``: 16 bytes each, with their event time)
+    and are purged after ``dedup_ttl_ms`` by one event-time timer per device (Flink's state TTL
+    cannot be configured from thread-mode Python on a session cluster), so an idle device's
+    dedup state drops to nothing.
     """
 
     def __init__(self, cfg: IngestConfig, buffer_max: int = 50) -> None:
@@ -101,7 +103,7 @@ class IdentityDedupFunction(KeyedProcessFunction):
         self.buffer_max = buffer_max
 
     def open(self, runtime_context: RuntimeContext) -> None:
-        self.seen = runtime_context.get_map_state(MapStateDescriptor("seen", Types.STRING(), Types.LONG()))
+        self.seen = runtime_context.get_state(ValueStateDescriptor("seen-packed", Types.PICKLED_BYTE_ARRAY()))
         self.link = runtime_context.get_state(ValueStateDescriptor("user", Types.STRING()))
         self.buffer = runtime_context.get_state(ValueStateDescriptor("anon-events", Types.PICKLED_BYTE_ARRAY()))
         group = runtime_context.get_metrics_group()
@@ -121,12 +123,13 @@ class IdentityDedupFunction(KeyedProcessFunction):
             letter = late_dead_letter(event, watermark, now_ms=now_ms(), cfg=self.cfg)
             yield DLQ, keyed(None, registry().encode("dead_letter", letter))
             return
-        key = dedup_key(event)
-        if self.seen.contains(key):
+        key, packed = dedup_key(event), self._seen()
+        if seen_set.contains(packed, key):
             self.duplicates.inc()
             return
-        self.seen.put(key, event["event_time"])
-        ctx.timer_service().register_event_time_timer(expiry_bucket(event["event_time"], self.cfg.dedup_ttl_ms))
+        if not packed:  # the device's one cleanup timer, moved on as entries expire
+            ctx.timer_service().register_event_time_timer(expiry_bucket(event["event_time"], self.cfg.dedup_ttl_ms))
+        self.seen.update(seen_set.add(packed, key, event["event_time"]))
         yield from self._resolve(event)
 
     def _resolve(self, event: dict[str, Any]) -> Iterator[tuple]:
@@ -145,13 +148,22 @@ class IdentityDedupFunction(KeyedProcessFunction):
             self.buffer.update([*kept, event])
         yield "event", event.get("user_id") or event["anonymous_id"], event
 
+    def _seen(self) -> bytes:
+        packed = self.seen.value()
+        return bytes(packed) if packed else b""
+
     def on_timer(self, timestamp: int, ctx: KeyedProcessFunction.OnTimerContext) -> Iterator[Any]:
         horizon = timestamp - self.cfg.dedup_ttl_ms
-        stale = [key for key, seen_at in self.seen.items() if seen_at <= horizon]
-        for key in stale:
-            self.seen.remove(key)
-        if not stale:
+        packed = self._seen()
+        kept = seen_set.purge(packed, horizon)
+        if len(kept) == len(packed):
             return iter(())
+        if kept:
+            self.seen.update(kept)
+            ctx.timer_service().register_event_time_timer(
+                expiry_bucket(seen_set.oldest(kept) or timestamp, self.cfg.dedup_ttl_ms))
+        else:
+            self.seen.clear()
         buffered = [e for e in self.buffer.value() or [] if e["event_time"] > horizon]
         if buffered:
             self.buffer.update(buffered)
