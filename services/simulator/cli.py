@@ -26,17 +26,11 @@ from services.simulator.config import (
 from services.simulator.pacing import Pacer
 from services.simulator.personas import Thresholds
 from services.simulator.schedule import Plan, schedule
-from services.simulator.sender import ProgressLine, Sender, report_counts
+from services.simulator.sender import ProgressLine, Sender, report_counts, stamp_of
 from services.simulator.truth import write_truth
 from udfs.engine_config import TRIGGERS_ENV_PREFIX, EngineConfig
 from udfs.envconfig import from_env
-from udfs.event_time import record_timestamp
 from udfs.fast_avro import encoder
-
-
-def stamp_of(event: dict) -> int:
-    """Kafka timestamp of a simulated event: its own time, never ahead of the clock."""
-    return record_timestamp(event["event_time"], int(time.time() * 1000))
 
 FIELDS = ("brokers", "topic", "rate", "shoppers", "duration", "seed", "mix", "decline_share", "start",
           "speedup", "truth", "linger_ms", "batch_bytes", "compression", "flush_timeout_s")

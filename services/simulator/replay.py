@@ -24,14 +24,8 @@ from models.data.sessions import DataFormatError
 from services.simulator.config import add_config_arguments, config_from_args, producer_conf
 from services.simulator.dataset import CONSENT, dataset_events
 from services.simulator.pacing import Pacer, rebased
-from services.simulator.sender import ProgressLine, Sender, report_counts
-from udfs.event_time import record_timestamp
+from services.simulator.sender import ProgressLine, Sender, report_counts, stamp_of
 from udfs.fast_avro import encoder
-
-
-def stamp_of(event: dict) -> int:
-    """Kafka timestamp of a simulated event: its own time, never ahead of the clock."""
-    return record_timestamp(event["event_time"], int(time.time() * 1000))
 
 FIELDS = ("brokers", "topic", "linger_ms", "batch_bytes", "compression", "flush_timeout_s")
 

@@ -15,6 +15,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import IO, Any, TextIO
 
+from udfs.event_time import record_timestamp
+
 
 @dataclass(frozen=True)
 class Counts:
@@ -128,3 +130,8 @@ def report_counts(counts: Counts, out: IO[str]) -> int:
     for error, n in sorted(counts.errors.items(), key=lambda kv: -kv[1]):
         out.write(f"  {n:,} x {error}\n")
     return 0 if counts.ok() else 1
+
+
+def stamp_of(event: dict[str, Any]) -> int:
+    """Kafka timestamp of a sent event: its own time, never ahead of the clock (udfs.event_time)."""
+    return record_timestamp(event["event_time"], int(time.time() * 1000))
