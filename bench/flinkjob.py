@@ -31,7 +31,6 @@ from pyflink.common import Row
 from pyflink.datastream import CheckpointingMode, StreamExecutionEnvironment
 from pyflink.table import StreamTableEnvironment
 
-from bench.settings import STATE
 from pipelines.config import JobConfig, load_job_config
 from pipelines.flink_env import flink_configuration
 from pipelines.kafka_io import KEYED_OUT, kafka_sink, kafka_sources, sink_options, source_options, table_name
@@ -47,11 +46,6 @@ def create_env(cfg: JobConfig, rest_port: int, chaining: bool,
     conf.set_string("rest.bind-port", str(rest_port))
     conf.set_string("rest.port", str(rest_port))
     conf.set_string("pipeline.operator-chaining.enabled", "true" if chaining else "false")
-    # The job as configured checkpoints to JobManager memory, capped at 5 MB of state per
-    # operator: past ~70,000 events its checkpoints fail and the job restarts. Checkpoints go to
-    # files here so the job can be measured for minutes (see BENCHMARKS.md).
-    conf.set_string("execution.checkpointing.storage", "filesystem")
-    conf.set_string("execution.checkpointing.dir", (STATE / "checkpoints").as_uri())
     os.environ.setdefault("PYFLINK_CLIENT_EXECUTABLE", cfg.python_executable)
     env = StreamExecutionEnvironment.get_execution_environment(conf)
     env.set_parallelism(cfg.parallelism)

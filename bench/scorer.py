@@ -11,32 +11,10 @@ from a short-lived ``threading.Thread`` (joined with the GIL released) before fi
 """
 from __future__ import annotations
 
-import importlib
-import sys
-import threading
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 from udfs.scoring import SessionScores
-
-
-def import_native(module: str) -> None:
-    """Import ``module`` from a fresh Python thread unless it is already loaded."""
-    if module in sys.modules:
-        return
-    errors: list[BaseException] = []
-
-    def load() -> None:
-        try:
-            importlib.import_module(module)
-        except BaseException as exc:  # reported in the caller's thread
-            errors.append(exc)
-
-    worker = threading.Thread(target=load, name=f"import-{module}", daemon=True)
-    worker.start()
-    worker.join()
-    if errors:
-        raise errors[0]
 
 
 class DirScorer:
@@ -51,7 +29,9 @@ class DirScorer:
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         """On the worker: initialize ONNX Runtime now, from a Python thread (see the module doc)."""
-        import_native("onnxruntime")
+        from udfs.session_scorer import ort_module
+
+        ort_module()
         self.__dict__.update(state, model=None)
 
     def open(self) -> None:

@@ -128,10 +128,12 @@ def kafka_sink_for(t_env: Any, cfg: JobConfig) -> Sink:
 
 def model_available() -> bool:
     """True when the model registry has a promoted version; else the job runs on rules alone."""
-    from udfs.model_store import current_version, resolve_root
-    from udfs.session_scorer import ScorerConfig
+    from pathlib import Path
 
-    root = resolve_root(from_env(ScorerConfig, "SP_SCORER").registry)
+    from udfs.model_store import current_version
+    from udfs.session_scorer import resolved_config
+
+    root = Path(resolved_config().registry)
     found = current_version(root) if root.exists() else None
     if found is None:
         log.warning("no promoted model in %s: triggers run on rules alone (models.registry promote)", root)

@@ -25,7 +25,7 @@ import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -211,6 +211,13 @@ class OnnxSessionScorer:
             log.warning("session scorer: no model promoted in %s; scoring off, rules only",
                         self.config.registry)
             self._said_missing = True
+
+
+def resolved_config() -> ScorerConfig:
+    """``SP_SCORER_*`` as this process sees them, the registry as an absolute path: the submitting
+    client resolves it, since a cluster's task manager has its own environment and directory."""
+    cfg = from_env(ScorerConfig, "SP_SCORER")
+    return replace(cfg, registry=str(resolve_root(cfg.registry)))
 
 
 def on_model_thread(fn: Callable[[], T]) -> T:

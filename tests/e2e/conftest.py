@@ -105,17 +105,7 @@ def wait_logged(service: Service, marker: str, timeout_s: float = 60.0) -> None:
 
 def start_job(cfg: JobConfig, stages: job.Stages, scorer: Any = None) -> Any:
     """The live job, detached (a JobClient); with ``scorer`` the job scores sessions with it."""
-    if scorer is None:
-        return job.run(cfg, stages, detached=True)
-    from pipelines.flink_env import create_env
-    from pipelines.kafka_io import kafka_sources
-
-    env, t_env = create_env(cfg)
-    source = kafka_sources(t_env, cfg, {
-        "event": (cfg.events_topic, None), "profile": (cfg.profiles_topic, "earliest"),
-        "consent": (cfg.consent_topic, "earliest"), "erase": (cfg.erasure_topic, None)}, stages.ingest)
-    job.build(env, cfg, source, job.kafka_sink_for(t_env, cfg), stages, scorer=scorer, source_timed=True)
-    return env.execute_async(cfg.job_name)
+    return job.run(cfg, stages, detached=True, scorer=scorer)
 
 
 def now_ms() -> int:

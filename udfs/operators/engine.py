@@ -46,7 +46,7 @@ class EngineFunction(KeyedProcessFunction):
         self.engine_cfg, self.cache_cfg, self.redis_url, self.live = engine_cfg, cache_cfg, redis_url, live
         self.scorer: SessionScorer = scorer or NullScorer()
         self.custom_scorer, self.use_model = scorer is not None, use_model
-        self.scorer_config = _client_scorer_config() if use_model and scorer is None else None
+        self.scorer_config = _resolved_scorer_config() if use_model and scorer is None else None
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         """Unpickled on the worker: load ONNX Runtime and MLflow's client now when the model will be
@@ -208,17 +208,10 @@ def _due(wake: int | None, t: int) -> bool:
     return wake is not None and wake <= t
 
 
-def _client_scorer_config() -> Any:
-    """The scorer's settings as the submitting client sees them, registry as an absolute path:
-    a cluster's task manager has its own environment and working directory."""
-    from dataclasses import replace
+def _resolved_scorer_config() -> Any:
+    from udfs.session_scorer import resolved_config
 
-    from udfs.envconfig import from_env
-    from udfs.model_store import resolve_root
-    from udfs.session_scorer import ScorerConfig
-
-    cfg = from_env(ScorerConfig, "SP_SCORER")
-    return replace(cfg, registry=str(resolve_root(cfg.registry)))
+    return resolved_config()
 
 
 def _model_scorer(use_model: bool, config: Any = None) -> SessionScorer:
