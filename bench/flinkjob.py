@@ -33,7 +33,8 @@ from pyflink.table import StreamTableEnvironment
 
 from pipelines.config import JobConfig, load_job_config
 from pipelines.flink_env import flink_configuration
-from pipelines.kafka_io import KEYED_OUT, kafka_sink, kafka_sources, sink_options, source_options, table_name
+from pipelines.kafka_io import kafka_sink, kafka_sources, sink_options, source_options, table_name
+from udfs.operators.rows import KEYED_OUT
 
 
 def create_env(cfg: JobConfig, rest_port: int, chaining: bool,

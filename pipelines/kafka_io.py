@@ -17,7 +17,6 @@ from pyflink.table import DataTypes, Schema, StatementSet, StreamTableEnvironmen
 
 from pipelines.config import JobConfig
 from udfs.ingest_config import IngestConfig
-from udfs.operators.rows import KEYED_OUT, RAW_IN, keyed  # noqa: F401  (the job's row types)
 
 
 def _quote(value: str) -> str:

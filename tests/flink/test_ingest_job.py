@@ -9,9 +9,9 @@ import pytest
 from pipelines import job
 from pipelines.config import JobConfig
 from pipelines.demo_events import journey
-from pipelines.kafka_io import RAW_IN
 from tests.flink.conftest import raw_rows
 from udfs.avro_codec import registry
+from udfs.operators.rows import RAW_IN
 
 pytestmark = pytest.mark.flink
 START = 1_767_225_600_000  # 2026-01-01T00:00:00Z

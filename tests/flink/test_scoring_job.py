@@ -22,11 +22,11 @@ from pyflink.datastream import MapFunction
 
 from pipelines import job
 from pipelines.config import JobConfig
-from pipelines.kafka_io import RAW_IN
 from tests.flink.conftest import control_rows, raw_rows
 from tests.integration.journeys import history
 from udfs.avro_codec import registry
 from udfs.journey import Journey
+from udfs.operators.rows import RAW_IN
 from udfs.replay import replay
 from udfs.session_scorer import OnnxSessionScorer, ScorerConfig
 from udfs.triggers import TriggerEngine
