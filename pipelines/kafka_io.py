@@ -6,8 +6,9 @@ bytes instead of failing the source. Source rows carry partition and offset for 
 
 Event time comes from the Kafka record timestamp, which the project's producers set to the
 record's own time (``udfs.event_time``): the Kafka source computes watermarks per partition on
-the Java side (bounded out-of-orderness, idle partitions skipped after ``idleness_ms``), so no
-Python operator sits on the time path and a quiet partition never stalls time. (Watermarks
+the Java side (bounded out-of-orderness; in an unbounded run, idle partitions skipped after
+``idleness_ms``), so no Python operator sits on the time path and a quiet partition never
+stalls time. (Watermarks
 assigned in Python after the SQL-to-DataStream conversion never advanced in PyFlink 2.2.)
 """
 from __future__ import annotations
@@ -40,8 +41,12 @@ def source_options(cfg: JobConfig, topic: str, startup: str | None = None,
         "properties.group.id": cfg.group_id, "scan.startup.mode": modes[startup or cfg.starting_offsets],
         "properties.auto.offset.reset": "earliest", "value.format": "raw",
         "properties.partition.discovery.interval.ms": "30000",
-        "scan.watermark.idle-timeout": f"{(ingest or IngestConfig()).idleness_ms} ms",
     }
+    if not cfg.bounded:
+        # A bounded run reads every partition to its end (an empty one ends at once), so none
+        # needs declaring idle; declared idle, a control topic slow to deliver its first records
+        # would fall behind the events' watermark and its consents apply after the events.
+        opts["scan.watermark.idle-timeout"] = f"{(ingest or IngestConfig()).idleness_ms} ms"
     if cfg.start_timestamp_ms > 0 and startup is None:
         opts["scan.startup.mode"] = "timestamp"
         opts["scan.startup.timestamp-millis"] = str(cfg.start_timestamp_ms)

@@ -31,11 +31,11 @@ class StackConfig:
 
     @property
     def kafka_dir(self) -> Path:
-        return Path(self.state_dir) / f"kafka-{self.kafka_port}"
+        return Path(self.state_dir).resolve() / f"kafka-{self.kafka_port}"
 
     @property
     def redis_dir(self) -> Path:
-        return Path(self.state_dir) / f"redis-{self.redis_port}"
+        return Path(self.state_dir).resolve() / f"redis-{self.redis_port}"
 
 
 def load(**overrides: Any) -> StackConfig:
