@@ -1,7 +1,7 @@
 """Where the Python time goes: the job's own functions driven record by record outside Flink.
 
 The pool's records go through the same function objects the job runs (``IngestFunction`` ->
-``by_device`` -> ``IdentityDedupFunction`` -> ``encode_clean`` -> ``EngineFunction`` with the
+``IdentityDedupFunction`` -> ``EngineFunction`` (which encodes the clean event) with the
 bench model and the bench Redis), on in-memory state (``bench.fakeflink``). Each stage is timed
 with ``perf_counter``; a second pass runs under cProfile for the top functions. Compared with
 the job's CPU per record in Flink, the difference is Flink's share (Java, the pemja bridge,
@@ -23,11 +23,11 @@ from bench.fakeflink import opened
 from bench.model import build_export
 from bench.pool import PoolSpec, chunk_events, encode
 from bench.scorer import DirScorer
-from pipelines.job import Stages, by_device, encode_clean
+from pipelines.job import Stages
 from udfs.operators.engine import EngineFunction
 from udfs.operators.ingest import IdentityDedupFunction, IngestFunction
 
-STAGES = ("decode-validate", "dedup-identity", "encode-clean", "triggers")
+STAGES = ("decode-validate", "dedup-identity", "triggers")
 
 
 def rows(n: int) -> list[Any]:
@@ -65,16 +65,10 @@ class Pipeline:
     def feed(self, row: Any) -> None:
         self.ictx.ts = row[4]
         for decoded in self._timed("decode-validate", self.ingest.process_element(row, self.ictx)):
-            for device in by_device(decoded):
-                self.dscope.key = device[1]
-                for value in self._timed("dedup-identity", self.dedup.process_element(device, self.dctx)):
-                    self._after_dedup(value)
-
-    def _after_dedup(self, value: tuple) -> None:
-        if value[0] == "event":
-            self._timed("encode-clean", iter([encode_clean(value)]))
-        self.escope.key = value[1]
-        self._timed("triggers", self.engine.process_element(value, self.ectx))
+            self.dscope.key = decoded[1]
+            for value in self._timed("dedup-identity", self.dedup.process_element(decoded, self.dctx)):
+                self.escope.key = value[1]  # the engine also encodes the clean event
+                self._timed("triggers", self.engine.process_element(value, self.ectx))
 
 
 def breakdown(n: int) -> dict[str, Any]:

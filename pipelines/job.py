@@ -1,10 +1,11 @@
 """The streaming job: Kafka events -> clean events, dead letters, triggers and Redis.
 
-  events -> decode/validate/normalize -> watermarks -> [by device] dedup, lateness, identity
-         -> [by user] trigger engine (+ profiles, consent, erasure) -> triggers, Redis, erasure.done
+  events, profiles, consent, erasure -> decode/validate/normalize
+         -> [by device] dedup, lateness, identity (controls pass through)
+         -> [by user] trigger engine -> clean events, dead letters, triggers, erasure.done; Redis
 
-``build(env, cfg, source, sink, controls)`` wires the operators between a source of raw rows,
-an optional stream of control records and a sink of named outputs, so tests plug in
+``build(env, cfg, source, sink)`` wires the operators between a source of raw rows and a sink
+of the routed output stream (split among the Kafka topics on the Java side), so tests plug in
 ``from_collection`` / ``execute_and_collect`` and production plugs in Kafka (``run``). Stateful
 operators have stable uids so savepoints survive upgrades.
 """
@@ -22,28 +23,24 @@ from pyflink.common.watermark_strategy import TimestampAssigner
 from pyflink.datastream import DataStream, StreamExecutionEnvironment
 
 from pipelines.config import JobConfig, load_job_config
-from udfs.avro_codec import registry
 from udfs.cache import CacheConfig
-from udfs.controls import erase_devices, fan_out_erasure
 from udfs.engine_config import TRIGGERS_ENV_PREFIX, EngineConfig
 from udfs.envconfig import from_env
-from udfs.fast_avro import encoder as fast_encoder
 from udfs.ingest_config import IngestConfig
-from udfs.operators.engine import ERASED, EngineFunction
-from udfs.operators.ingest import DLQ, IdentityDedupFunction, IngestFunction, RecordTimeAssigner
-from udfs.operators.rows import KEYED_OUT, keyed
+from udfs.operators.engine import EngineFunction
+from udfs.operators.ingest import IdentityDedupFunction, IngestFunction, RecordTimeAssigner
+from udfs.operators.rows import ROUTED_OUT
 
 log = logging.getLogger("shoppulse.job")
 
 
 @dataclass(frozen=True)
 class Outputs:
-    """Named output streams of the job, each of Row(k: bytes, v: bytes) ready for Kafka."""
+    """The job's outputs as one stream of Row(t: route, k: bytes, v: bytes): ``t`` names the
+    output (clean, dlq, triggers or erased, ``udfs.operators.rows.ROUTES``); k and v are ready
+    for Kafka. The Kafka sink splits it on the Java side (``kafka_sink_for``)."""
 
-    clean: DataStream
-    dlq: DataStream
-    triggers: DataStream
-    erased: DataStream
+    routed: DataStream
 
 
 Sink = Callable[[Outputs], None]
@@ -69,15 +66,6 @@ def watermarks(ingest: IngestConfig, assigner: TimestampAssigner) -> WatermarkSt
             .with_idleness(Duration.of_millis(ingest.idleness_ms)))
 
 
-def encode_clean(value: tuple) -> Any:
-    """A clean event as a Kafka row. The compiled encoder (``udfs.fast_avro``) writes the same
-    bytes as the codec about 5x faster; the codec, which validates, explains any failure."""
-    try:
-        return keyed(value[1], fast_encoder("behavior_event")(value[2]))
-    except (TypeError, ValueError, KeyError, AttributeError, OverflowError):
-        return keyed(value[1], registry().encode("behavior_event", value[2]))
-
-
 def build(env: StreamExecutionEnvironment, cfg: JobConfig, source: DataStream, sink: Sink,
           stages: Stages | None = None, scorer: Any = None, use_model: bool = False,
           source_timed: bool = False) -> Outputs:
@@ -87,41 +75,33 @@ def build(env: StreamExecutionEnvironment, cfg: JobConfig, source: DataStream, s
     st = stages or Stages.from_env()
     topics = {"event": cfg.events_topic, "profile": cfg.profiles_topic, "consent": cfg.consent_topic,
               "erase": cfg.erasure_topic}
+    # Each Python operator below has one consumer, so PyFlink chains it with the key selector
+    # after it: an event crosses between Java and Python three times (decode, dedup, engine).
     decoded = source.process(IngestFunction(st.ingest, topics)).name("decode-validate").uid("ingest")
     timed = decoded if source_timed else decoded.assign_timestamps_and_watermarks(
         watermarks(st.ingest, RecordTimeAssigner())).name("time")
-    devices = timed.flat_map(by_device)  # (event | erase, device, payload)
-    identity = (devices.key_by(lambda v: v[1]).process(IdentityDedupFunction(st.ingest))
-                .name("dedup-identity").uid("dedup"))  # (event | replay | handoff, key, payload)
-    clean = identity.filter(lambda v: v[0] == "event").map(encode_clean, output_type=KEYED_OUT).name("encode-clean")
-    controls = timed.filter(lambda v: v[0] != "event").flat_map(fan_out_erasure)  # (kind, user key, payload)
+    # (kind, device | user key | "", payload): events and device erasures by device, the rest passes
+    identity = (timed.key_by(_key).process(IdentityDedupFunction(st.ingest))
+                .name("dedup-identity").uid("dedup"))  # (kind, user key, payload)
     engine = EngineFunction(st.engine, st.cache, cfg.redis_url or None, cfg.mode == "live", scorer, use_model)
-    triggers = (identity.union(controls).key_by(lambda v: v[1]).process(engine, output_type=KEYED_OUT)
-                .name("triggers").uid("engine"))
-    dlq = decoded.get_side_output(DLQ).union(identity.get_side_output(DLQ))
-    outputs = Outputs(clean=clean, dlq=dlq, triggers=triggers, erased=triggers.get_side_output(ERASED))
+    routed = (identity.key_by(_key).process(engine, output_type=ROUTED_OUT)
+              .name("triggers").uid("engine"))  # Row(t: route, k, v)
+    outputs = Outputs(routed=routed)
     sink(outputs)
     return outputs
 
 
-def by_device(value: tuple) -> Any:
-    """Events, and erasures fanned out to the devices they name, for the device-keyed stage."""
-    if value[0] == "event":
-        yield value
-    else:
-        yield from erase_devices(value)
+def _key(value: tuple) -> str:
+    return str(value[1])
 
 
 def kafka_sink_for(t_env: Any, cfg: JobConfig) -> Sink:
-    from pipelines.kafka_io import kafka_sink
+    from pipelines.kafka_io import routed_kafka_sinks
 
     def attach(outputs: Outputs) -> None:
-        statements = t_env.create_statement_set()
-        for stream, topic, name in ((outputs.clean, cfg.clean_topic, "clean"), (outputs.dlq, cfg.dlq_topic, "dlq"),
-                                    (outputs.triggers, cfg.triggers_topic, "triggers"),
-                                    (outputs.erased, cfg.erasure_done_topic, "erased")):
-            kafka_sink(t_env, statements, cfg, stream, topic, name)
-        statements.attach_as_datastream()
+        topics = {"clean": cfg.clean_topic, "dlq": cfg.dlq_topic, "triggers": cfg.triggers_topic,
+                  "erased": cfg.erasure_done_topic}
+        routed_kafka_sinks(t_env, cfg, outputs.routed, topics)
 
     return attach
 

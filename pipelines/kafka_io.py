@@ -110,3 +110,19 @@ def kafka_sink(t_env: StreamTableEnvironment, statements: StatementSet, cfg: Job
     schema = Schema.new_builder().column("k", DataTypes.BYTES()).column("v", DataTypes.BYTES()).build()
     statements.add_insert(table, t_env.from_data_stream(stream, schema))
 
+
+def routed_kafka_sinks(t_env: StreamTableEnvironment, cfg: JobConfig, stream: DataStream,
+                       topics: dict[str, str]) -> None:
+    """Write a stream of Row(t: route, k: bytes, v: bytes) to ``topics[t]``: one Java-side filter
+    per route in front of each Kafka sink, so no Python operator runs per output."""
+    schema = (Schema.new_builder().column("t", DataTypes.STRING()).column("k", DataTypes.BYTES())
+              .column("v", DataTypes.BYTES()).build())
+    t_env.create_temporary_view("routed_out", t_env.from_data_stream(stream, schema))
+    statements = t_env.create_statement_set()
+    for route, topic in topics.items():
+        table = table_name(route) + "_sink"
+        t_env.execute_sql(
+            f"CREATE TEMPORARY TABLE {table} (k BYTES, v BYTES) WITH ({_with(sink_options(cfg, topic, route))})"
+        )
+        statements.add_insert_sql(f"INSERT INTO {table} SELECT k, v FROM routed_out WHERE t = {_quote(route)}")
+    statements.attach_as_datastream()

@@ -23,11 +23,11 @@ def decode_control(kind: str, raw: bytes) -> dict[str, Any] | Problem:
 
 
 def erase_devices(value: tuple) -> Iterator[tuple]:
-    """An erasure request -> ("erase", anonymous id, request) for the device-keyed stage."""
+    """An erasure request -> ("erase-device", anonymous id, request) for the device-keyed stage."""
     kind, _, payload = value
     if kind == "erase":
         for anon in payload.get("anonymous_ids", []):
-            yield "erase", anon, payload
+            yield "erase-device", anon, payload
 
 
 def fan_out_erasure(value: tuple) -> Iterator[tuple]:

@@ -25,16 +25,15 @@ def run_job(cfg: JobConfig, values: list[bytes]) -> dict[str, list[dict]]:
     tagged = {}
 
     def sink(outputs: job.Outputs) -> None:
-        clean = outputs.clean.map(lambda r: ("clean", bytes(r[1])))
-        dlq = outputs.dlq.map(lambda r: ("dlq", bytes(r[1])))
-        tagged["all"] = clean.union(dlq)
+        tagged["all"] = outputs.routed.map(lambda r: (r[0], bytes(r[2])))
 
     job.build(env, cfg, env.from_collection(raw_rows(values), type_info=RAW_IN), sink)
     out: dict[str, list[dict]] = collections.defaultdict(list)
     schema = {"clean": "behavior_event", "dlq": "dead_letter"}
     with tagged["all"].execute_and_collect() as results:
         for name, value in results:
-            out[name].append(registry().decode(value, schema[name]))
+            if name in schema:
+                out[name].append(registry().decode(value, schema[name]))
     return out
 
 

@@ -66,7 +66,7 @@ def trigger_stream(cfg: JobConfig, rows: list[Any], scorer: OnnxSessionScorer,
     found: dict[str, Any] = {}
 
     def sink(outputs: job.Outputs) -> None:
-        found["triggers"] = outputs.triggers.map(lambda r: bytes(r[1]))
+        found["triggers"] = outputs.routed.filter(lambda r: r[0] == "triggers").map(lambda r: bytes(r[2]))
 
     job.build(env, cfg, source, sink, job.Stages.from_env(), scorer=scorer, use_model=True)
     return found["triggers"]

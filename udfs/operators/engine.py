@@ -11,8 +11,10 @@ the watermark passes their timestamp and applies them in event-time order (contr
 events at equal times, ties by event id), so a history replayed twice, or shuffled within the
 lateness bound, gives the same triggers as the pure ``udfs.replay`` driver.
 
-Triggers leave as Kafka rows; Redis writes are batched per subtask and flushed in one
-pipelined round trip (by size or at most ``flush_ms`` later).
+Everything leaves as one stream of routed rows (``udfs.operators.rows.routed``): the clean
+event (encoded the moment it arrives, whatever the mode), dead letters passed on from the
+earlier stages, triggers and erasure confirmations. Redis writes are batched per subtask and
+flushed in one pipelined round trip (by size or at most ``flush_ms`` later).
 """
 from __future__ import annotations
 
@@ -21,20 +23,20 @@ from collections.abc import Iterator
 from typing import Any
 
 from pyflink.common.typeinfo import Types
-from pyflink.datastream import KeyedProcessFunction, OutputTag, RuntimeContext, TimeDomain
+from pyflink.datastream import KeyedProcessFunction, RuntimeContext, TimeDomain
 from pyflink.datastream.state import MapStateDescriptor, ValueStateDescriptor
 
 from udfs.avro_codec import registry
 from udfs.cache import CacheBatch, CacheConfig
+from udfs.clean import encode_clean
 from udfs.engine_config import EngineConfig
 from udfs.event_time import record_time
 from udfs.operators.ingest import now_ms
-from udfs.operators.rows import KEYED_OUT, keyed
+from udfs.operators.rows import routed
 from udfs.scoring import NullScorer, SessionScorer
 from udfs.state import UserState
 from udfs.triggers import Decision, TriggerEngine
 
-ERASED = OutputTag("erased", KEYED_OUT)
 log = logging.getLogger("shoppulse.engine")
 
 
@@ -80,6 +82,12 @@ class EngineFunction(KeyedProcessFunction):
         self._flush()
 
     def process_element(self, value: tuple, ctx: KeyedProcessFunction.Context) -> Iterator[Any]:
+        kind = value[0]
+        if kind == "dlq":
+            yield routed("dlq", None, value[2])
+            return
+        if kind == "event":
+            yield routed("clean", value[1], encode_clean(value[2]))
         if self.live:
             yield from self._handle(value, ctx)
             return
@@ -114,7 +122,7 @@ class EngineFunction(KeyedProcessFunction):
         else:  # erase
             decision = self.engine.erase(current, key, payload["requested_at"])
             if key == payload["user_id"]:
-                yield ERASED, keyed(key, _confirmation(payload))
+                yield routed("erased", key, _confirmation(payload))
         if decision is not None:
             yield from self._apply(key, decision, ctx)
 
@@ -168,7 +176,7 @@ class EngineFunction(KeyedProcessFunction):
         self.blocked.inc(len(d.blocked))
         for trigger in d.triggers:
             self.emitted.inc()
-            yield keyed(trigger["user_id"], registry().encode("trigger", trigger))
+            yield routed("triggers", trigger["user_id"], registry().encode("trigger", trigger))
 
     def _cache(self, key: str, d: Decision, timers: Any) -> None:
         was_empty = len(self.batch) == 0

@@ -1,8 +1,10 @@
 """Flink functions of the ingestion stage: decode/validate/normalize, then dedup and lateness.
 
 All decisions are made by the pure functions in ``udfs.ingest`` and ``udfs.dedup``; these
-classes only move records, keep keyed state and count. Bad records leave through the ``DLQ``
-side output as ready-to-produce Kafka rows, never as exceptions.
+classes only move records, keep keyed state and count. Bad records travel on as
+("dlq", "", dead-letter bytes) records, never as exceptions, and leave the job by the engine's
+routed output: neither operator has a side output, so each chains with the Python key selector
+after it and every event crosses between Java and Python three times in all (see ``pipelines.job``).
 """
 from __future__ import annotations
 
@@ -13,30 +15,34 @@ from typing import Any
 from pyflink.common import Row
 from pyflink.common.typeinfo import Types
 from pyflink.common.watermark_strategy import TimestampAssigner
-from pyflink.datastream import KeyedProcessFunction, OutputTag, ProcessFunction, RuntimeContext
+from pyflink.datastream import KeyedProcessFunction, ProcessFunction, RuntimeContext
 from pyflink.datastream.state import ValueStateDescriptor
 
 from udfs import seen_set
 from udfs.avro_codec import registry
-from udfs.controls import decode_control
+from udfs.controls import decode_control, erase_devices, fan_out_erasure
 from udfs.dedup import dedup_key
 from udfs.event_time import control_time
 from udfs.ingest import dead_letter, is_late, late_dead_letter, process_raw
 from udfs.ingest_config import IngestConfig, Problem
-from udfs.operators.rows import KEYED_OUT, keyed
-
-DLQ = OutputTag("dlq", KEYED_OUT)
 
 
 def now_ms() -> int:
     return int(time.time() * 1000)
 
 
-class IngestFunction(ProcessFunction):
-    """Raw Kafka row -> (kind, key, record), or a dead letter on the DLQ side output.
+def dlq_record(letter: dict[str, Any]) -> tuple:
+    """A dead letter on its way to the dead-letter topic, as a record of the job's stages."""
+    return "dlq", "", registry().encode("dead_letter", letter)
 
-    Events become ("event", anonymous id, normalized event); profile, consent and erasure
-    records become (kind, user id, record)."""
+
+class IngestFunction(ProcessFunction):
+    """Raw Kafka row -> (kind, key, record) for the device-keyed stage, or a dead letter.
+
+    Events become ("event", anonymous id, normalized event); profile and consent records
+    (kind, user id, record), which the next stage passes on to the user-keyed one; an erasure
+    ("erase-device", anonymous id, request) for each device it names and ("erase", key, request)
+    for each key of the user-keyed stage."""
 
     def __init__(self, cfg: IngestConfig, topics: dict[str, str]) -> None:
         self.cfg = cfg
@@ -60,19 +66,23 @@ class IngestFunction(ProcessFunction):
         else:
             decoded = decode_control(kind, raw)
             if not isinstance(decoded, Problem):
-                yield kind, decoded["user_id"], decoded
+                control = (kind, decoded["user_id"], decoded)
+                yield from erase_devices(control)
+                yield from fan_out_erasure(control)
                 return
             record = dead_letter(decoded, raw, self.cfg, now_ms(), topic, row[2], row[3])
         self.rejected.inc()
-        yield DLQ, keyed(None, registry().encode("dead_letter", record))
+        yield dlq_record(record)
 
 
 class RecordTimeAssigner(TimestampAssigner):
-    """Event time of events; write time of control records."""
+    """Event time of events; write time of control records; dead letters hold no time."""
 
     def extract_timestamp(self, value: Any, record_timestamp: int) -> int:
         kind, _, payload = value
-        return int(payload["event_time"]) if kind == "event" else control_time(kind, payload)
+        if kind == "dlq":
+            return max(record_timestamp, 0)
+        return int(payload["event_time"]) if kind == "event" else control_time(kind.removesuffix("-device"), payload)
 
 
 def expiry_bucket(ts: int, ttl_ms: int) -> int:
@@ -85,12 +95,15 @@ def expiry_bucket(ts: int, ttl_ms: int) -> int:
 class IdentityDedupFunction(KeyedProcessFunction):
     """Keyed by anonymous id: drops duplicates and late events, and links devices to users.
 
-    Input: ("event", anonymous id, event) or ("erase", anonymous id, request).
-    Output: ("event" | "replay", user key, event)
-    and ("handoff", anonymous id, user id). Until a login (an event with a user id) the device's
-    events are also buffered (bounded); at the login they are replayed to the user's key and the
-    anonymous key's engine state is handed off, so the session's earlier activity counts for the
-    user. Later events of the device without a user id are attributed to the linked user.
+    Input: ("event", anonymous id, event), ("erase-device", anonymous id, request), or a record
+    for the user-keyed stage (control or dead letter), which passes through unchanged.
+    Output: ("event" | "replay", user key, event), ("handoff", anonymous id, user id),
+    ("dlq", "", dead letter) for a late event, and the passed-through records.
+
+    Until a login (an event with a user id) the device's events are also buffered (bounded); at
+    the login they are replayed to the user's key and the anonymous key's engine state is handed
+    off, so the session's earlier activity counts for the user. Later events of the device
+    without a user id are attributed to the linked user.
 
     Seen keys live packed in one value (``udfs.seen_set``: 16 bytes each, with their event time)
     and are purged after ``dedup_ttl_ms`` by one event-time timer per device (Flink's state TTL
@@ -111,17 +124,19 @@ class IdentityDedupFunction(KeyedProcessFunction):
         self.late = group.counter("events_late")
 
     def process_element(self, value: tuple, ctx: KeyedProcessFunction.Context) -> Iterator[Any]:
-        if value[0] == "erase":
-            self.seen.clear()
-            self.link.clear()
-            self.buffer.clear()
+        if value[0] != "event":
+            if value[0] == "erase-device":
+                self.seen.clear()
+                self.link.clear()
+                self.buffer.clear()
+            else:
+                yield value
             return
         event = value[2]
         watermark = ctx.timer_service().current_watermark()
         if is_late(event["event_time"], watermark, self.cfg.allowed_lateness_ms):
             self.late.inc()
-            letter = late_dead_letter(event, watermark, now_ms=now_ms(), cfg=self.cfg)
-            yield DLQ, keyed(None, registry().encode("dead_letter", letter))
+            yield dlq_record(late_dead_letter(event, watermark, now_ms=now_ms(), cfg=self.cfg))
             return
         key, packed = dedup_key(event), self._seen()
         if seen_set.contains(packed, key):
