@@ -1,4 +1,5 @@
-"""``python -m bench all|scoring|throughput|cluster|latency|serving|state|profile [--quick]``
+"""``python -m bench all|scoring|throughput|cluster|latency|serving|state|profile [--quick]``,
+``python -m bench compare --before <git ref>`` (an earlier commit's job against this one's)
 
 Starts the bench's own Kafka (9192/9193) and Redis (6479) in ``.state/bench`` (left running for
 the next run; ``python -m bench down`` stops them), runs the measurements with progress output,
@@ -33,8 +34,8 @@ def pool(s: Settings) -> str:
     return ensure_pool(s.events)
 
 
-def section(name: str, s: Settings) -> Any:
-    from bench import cluster, latency, profile, scoring, serving, state, throughput
+def section(name: str, s: Settings, before: str = "HEAD~1") -> Any:
+    from bench import cluster, compare, latency, profile, scoring, serving, state, throughput
 
     runners: dict[str, Callable[[], Any]] = {
         "scoring": lambda: scoring.run(s.quick),
@@ -44,6 +45,7 @@ def section(name: str, s: Settings) -> Any:
         "profile": lambda: profile.run(s, pool(s), sustained_rate(s)),
         "state": lambda: state.run(s),
         "serving": lambda: serving.run(s.serving_rps, s.serving_s),
+        "compare": lambda: compare.run(s, before),
     }
     return runners[name]()
 
@@ -55,9 +57,10 @@ def run_meta(command: str, s: Settings) -> dict[str, Any]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n")[0])
-    parser.add_argument("command", choices=["all", *ORDER, "report", "down"])
+    parser.add_argument("command", choices=["all", *ORDER, "compare", "report", "down"])
     parser.add_argument("--quick", action="store_true", help="smoke run of seconds (numbers mean nothing)")
     parser.add_argument("--events", type=int, help="records preloaded for the drain measurements")
+    parser.add_argument("--before", default="HEAD~1", help="compare: the git ref whose job is 'before'")
     args = parser.parse_args(argv)
     if args.command == "down":
         stack.down()
@@ -71,7 +74,7 @@ def main(argv: list[str] | None = None) -> int:
         report.save("run", meta, {})
         for name in ORDER if args.command == "all" else (args.command,):
             started = time.time()
-            report.save(name, section(name, s), {"seconds": time.time() - started, "at": time.ctime()})
+            report.save(name, section(name, s, args.before), {"seconds": time.time() - started, "at": time.ctime()})
             report.write(report.load())
         meta.update(finished=time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime()),
                     load_end=" ".join(f"{x:.2f}" for x in os.getloadavg()))

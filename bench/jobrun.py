@@ -26,14 +26,16 @@ TICKS = os.sysconf("SC_CLK_TCK")
 class FlinkRun:
     """One job process; use as a context manager so it is always stopped."""
 
-    def __init__(self, name: str, spec: dict[str, Any], env: dict[str, str] | None = None) -> None:
+    def __init__(self, name: str, spec: dict[str, Any], env: dict[str, str] | None = None,
+                 root: Path = ROOT) -> None:
+        """``root``: the checkout whose ``bench.flinkjob`` (and so whose job code) runs."""
         self.name, self.port = name, REST_PORT
         if _port_open(self.port):
             raise RuntimeError(f"port {self.port} is taken: is an earlier bench job still running?")
         spec_file = state_path(f"{name}.spec.json")
         spec_file.write_text(json.dumps({"rest_port": self.port, **spec}))
         self.log = state_path(f"{name}.log")
-        self.proc = subprocess.Popen([sys.executable, "-m", "bench.flinkjob", str(spec_file)], cwd=ROOT,
+        self.proc = subprocess.Popen([sys.executable, "-m", "bench.flinkjob", str(spec_file)], cwd=root,
                                      stdout=self.log.open("w"), stderr=subprocess.STDOUT, start_new_session=True,
                                      env={**os.environ, **(env or {})})
         self.job_id: str | None = None

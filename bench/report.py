@@ -66,7 +66,8 @@ def versions() -> dict[str, str]:
 def render(results: dict[str, Any]) -> str:
     parts = [tables.header(results), tables.budgets(results), tables.throughput(results), tables.cluster(results),
              tables.latency(results),
-             tables.scoring(results), tables.serving(results), tables.state(results), tables.profile(results)]
+             tables.scoring(results), tables.serving(results), tables.state(results), tables.profile(results),
+             tables.compare(results)]
     return "\n".join(p for p in parts if p)
 
 

@@ -162,3 +162,14 @@ def profile(r: dict[str, Any]) -> str:
             + f"\nThe job's Python functions outside Flink (one core): {py['total_us_per_record']:,.0f} us/record, "
               f"{py['one_core_rate']:,.0f} records/s.\n\n" + _table(["stage", "us/record"], stages)
             + "\n" + _table(["function (cProfile)", "calls/record", "own us/record", "cumulative us/record"], top))
+
+
+def compare(r: dict[str, Any]) -> str:
+    c = r.get("compare")
+    if not c:
+        return ""
+    rows = [[f"{side} ({c[f'{side}_commit']})", ", ".join(_f(x) for x in c[side]["rates"]), _f(c[side]["rate"]),
+             _f(c[side]["cpu_us_per_record"])] for side in ("before", "after")]
+    return ("## Before and after (`python -m bench compare`; whole job, parallelism 2, model; drains alternated)\n\n"
+            + _table(["job", "drains (records/s)", "median records/s", "CPU us/record"], rows)
+            + f"\nRatio after/before: {_f(c['ratio'], 2)}\n")

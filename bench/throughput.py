@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import dataclasses
 import time
+from pathlib import Path
 from typing import Any
 
 from confluent_kafka import Consumer, TopicPartition
@@ -25,7 +26,7 @@ from bench import stack
 from bench.jobrun import FlinkRun
 from bench.measure import Series, finish, loadgen, sample, wait_for
 from bench.model import build_export
-from bench.settings import Settings, state_path
+from bench.settings import ROOT, Settings, state_path
 
 DRAINS = (("passthrough-java", "passthrough-java", 2, False, ""),
           ("passthrough-python", "passthrough-python", 2, False, ""),
@@ -93,19 +94,22 @@ def steady(out: Series, cpu: Series, total: int) -> dict[str, Any]:
 def job_spec(kind: str, cfg: Any, out_topic: str = "", model: bool = True, **extra: Any) -> dict[str, Any]:
     """What ``bench.flinkjob`` runs; the whole job scores with the bench model unless ``model`` is off."""
     model_dir = str(build_export()) if kind == "job" and model else ""
-    return {"kind": kind, "config": dataclasses.asdict(cfg), "out_topic": out_topic, "model": model_dir, **extra}
+    # only what differs from the defaults, so an earlier commit's job (bench.compare) accepts it
+    config = {f.name: getattr(cfg, f.name) for f in dataclasses.fields(cfg) if getattr(cfg, f.name) != f.default}
+    return {"kind": kind, "config": config, "out_topic": out_topic, "model": model_dir, **extra}
 
 
 def drain(label: str, kind: str, topic: str, total: int, s: Settings, parallelism: int = 2,
-          model: bool = True, execution_mode: str = "") -> dict[str, Any]:
-    """A Flink job draining the preloaded ``topic``; its steady rate."""
+          model: bool = True, execution_mode: str = "", root: Path = ROOT) -> dict[str, Any]:
+    """A Flink job draining the preloaded ``topic``; its steady rate. ``root``: the checkout
+    whose job runs (``bench.compare`` drains an earlier commit's job too)."""
     run = stack.run_name(label)
     cfg = stack.job_config(run, events_topic=topic, parallelism=parallelism, checkpoint_interval_ms=s.checkpoint_ms)
     out_topic = cfg.clean_topic if kind == "job" else f"{run}.copy"
     if kind != "job":
         stack.create_topics([out_topic])
     print(f"==> {label}: {kind} at parallelism {parallelism} draining {total:,} records ...", flush=True)
-    with FlinkRun(run, job_spec(kind, cfg, out_topic, model, execution_mode=execution_mode)) as job:
+    with FlinkRun(run, job_spec(kind, cfg, out_topic, model, execution_mode=execution_mode), root=root) as job:
         job.wait_running()
         probe = stack.OffsetProbe(out_topic)
         wait_for(probe.count, 1, 180)
