@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import signal
 import sys
@@ -29,11 +30,21 @@ def redis_store(cfg: StorefrontConfig) -> Any:
     return aioredis.Redis(connection_pool=pool)
 
 
+def quiet_gc() -> None:
+    """Move what start-up built (catalogue, fragments, templates) out of the collector's sight and
+    collect young objects less often: a full collection that walks the catalogue stalls every
+    request in flight (the API's p99 was 83 ms against a p50 of 0.8 ms at 2,000 requests/s)."""
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(20_000, 50, 100)
+
+
 async def serve(cfg: StorefrontConfig, key: bytes) -> None:
     """Serve until SIGINT/SIGTERM with the trigger feed running; then close streams and the feed."""
     catalog = load_catalog(cfg.catalog_path, cfg.catalog_categories, cfg.catalog_per_category)
     store = redis_store(cfg)
     app = create_app(cfg, catalog, key, store)
+    quiet_gc()
     loop = asyncio.get_running_loop()
     feed = TriggerFeed(cfg, loop, app[STATE].router.route)
     runner = web.AppRunner(app, access_log=None)
