@@ -16,9 +16,9 @@ from pyflink.common import Row
 from pyflink.common.typeinfo import Types
 from pyflink.common.watermark_strategy import TimestampAssigner
 from pyflink.datastream import KeyedProcessFunction, ProcessFunction, RuntimeContext
-from pyflink.datastream.state import ValueStateDescriptor
+from pyflink.datastream.state import ListStateDescriptor, ValueStateDescriptor
 
-from udfs import seen_set
+from udfs import anon_buffer, seen_set
 from udfs.avro_codec import registry
 from udfs.controls import decode_control, erase_devices, fan_out_erasure
 from udfs.dedup import dedup_key
@@ -118,7 +118,8 @@ class IdentityDedupFunction(KeyedProcessFunction):
     def open(self, runtime_context: RuntimeContext) -> None:
         self.seen = runtime_context.get_state(ValueStateDescriptor("seen-packed", Types.PICKLED_BYTE_ARRAY()))
         self.link = runtime_context.get_state(ValueStateDescriptor("user", Types.STRING()))
-        self.buffer = runtime_context.get_state(ValueStateDescriptor("anon-events", Types.PICKLED_BYTE_ARRAY()))
+        # one compact entry per event (udfs.anon_buffer), appended without reading the rest
+        self.buffer = runtime_context.get_list_state(ListStateDescriptor("anon-buffer", Types.PICKLED_BYTE_ARRAY()))
         group = runtime_context.get_metrics_group()
         self.duplicates = group.counter("events_duplicate")
         self.late = group.counter("events_late")
@@ -145,23 +146,31 @@ class IdentityDedupFunction(KeyedProcessFunction):
         if not packed:  # the device's one cleanup timer, moved on as entries expire
             ctx.timer_service().register_event_time_timer(expiry_bucket(event["event_time"], self.cfg.dedup_ttl_ms))
         self.seen.update(seen_set.add(packed, key, event["event_time"]))
-        yield from self._resolve(event)
+        yield from self._resolve(event, len(packed) // seen_set.SIZE)
 
-    def _resolve(self, event: dict[str, Any]) -> Iterator[tuple]:
+    def _resolve(self, event: dict[str, Any], earlier_events: int) -> Iterator[tuple]:
         linked, user = self.link.value(), event.get("user_id")
         if user is None and linked is not None:
             event = dict(event, user_id=linked)  # the device is known to belong to this user
         elif user is not None and user != linked:
             self.link.update(user)
-            for earlier in self.buffer.value() or []:
-                yield "replay", user, dict(earlier, user_id=user)
+            for item in list(self.buffer.get() or [])[-self.buffer_max:]:
+                yield "replay", user, dict(anon_buffer.event_of(item), user_id=user)
             if linked is None:
                 yield "handoff", event["anonymous_id"], user
             self.buffer.clear()
         elif user is None:
-            kept = (self.buffer.value() or [])[-(self.buffer_max - 1):]
-            self.buffer.update([*kept, event])
+            self._buffer(event, earlier_events)
         yield "event", event.get("user_id") or event["anonymous_id"], event
+
+    def _buffer(self, event: dict[str, Any], earlier_events: int) -> None:
+        """Append; every ``buffer_max`` events (counted by the seen set) cut to the latest, so the
+        list stays under twice the bound and the login replays at most ``buffer_max``."""
+        if earlier_events and earlier_events % self.buffer_max == 0:
+            kept = list(self.buffer.get() or [])[-(self.buffer_max - 1):]
+            self.buffer.update([*kept, anon_buffer.entry(event)])
+        else:
+            self.buffer.add(anon_buffer.entry(event))
 
     def _seen(self) -> bytes:
         packed = self.seen.value()
@@ -179,9 +188,10 @@ class IdentityDedupFunction(KeyedProcessFunction):
                 expiry_bucket(seen_set.oldest(kept) or timestamp, self.cfg.dedup_ttl_ms))
         else:
             self.seen.clear()
-        buffered = [e for e in self.buffer.value() or [] if e["event_time"] > horizon]
-        if buffered:
-            self.buffer.update(buffered)
-        else:
+        items = list(self.buffer.get() or [])
+        buffered = anon_buffer.after(items, horizon)
+        if not buffered:
             self.buffer.clear()
+        elif len(buffered) < len(items):
+            self.buffer.update(buffered)
         return iter(())
