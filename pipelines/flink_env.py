@@ -34,6 +34,7 @@ def flink_configuration(cfg: JobConfig) -> Configuration:
     conf.set_string("parallelism.default", str(cfg.parallelism))
     conf.set_string("pipeline.jars", ";".join(cfg.connector_jars()))
     conf.set_string("taskmanager.memory.managed.fraction", "0.1")
+    conf.set_string("execution.buffer-timeout.interval", f"{cfg.buffer_timeout_ms} ms")
     conf.set_string("execution.checkpointing.storage", "filesystem")
     conf.set_string("execution.checkpointing.dir", checkpoint_uri(cfg.checkpoint_dir))
     return conf
