@@ -83,6 +83,24 @@ class MapState:
         self.data.pop(self.scope.key, None)
 
 
+class ListState:
+    def __init__(self, scope: KeyScope, pickled: bool = False) -> None:
+        self.scope, self.data, self.pickled = scope, dict[Any, list[Any]](), pickled
+
+    def get(self) -> list[Any]:
+        items = self.data.get(self.scope.key, [])
+        return [pickle.loads(i) for i in items] if self.pickled else list(items)
+
+    def add(self, value: Any) -> None:
+        self.data.setdefault(self.scope.key, []).append(pickle.dumps(value) if self.pickled else value)
+
+    def update(self, values: list[Any]) -> None:
+        self.data[self.scope.key] = [pickle.dumps(v) if self.pickled else v for v in values]
+
+    def clear(self) -> None:
+        self.data.pop(self.scope.key, None)
+
+
 class RuntimeContext:
     def __init__(self, scope: KeyScope) -> None:
         self.scope = scope
@@ -92,6 +110,9 @@ class RuntimeContext:
 
     def get_map_state(self, descriptor: Any) -> MapState:
         return MapState(self.scope)
+
+    def get_list_state(self, descriptor: Any) -> ListState:
+        return ListState(self.scope, _pickled(descriptor))
 
     def get_metrics_group(self) -> Metrics:
         return Metrics()
