@@ -13,6 +13,7 @@ import json
 import subprocess
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -28,8 +29,8 @@ PORT = 8293
 
 def start(taskmanagers: int) -> Path:
     """A session cluster with ``taskmanagers`` TaskManagers and 2 slots in all."""
-    conf = flink_cluster.write_conf(stack_config(), PORT, slots=2 // taskmanagers)
-    (conf / "workers").write_text("localhost\n" * taskmanagers)
+    conf = flink_cluster.write_conf(replace(stack_config(), flink_taskmanagers=taskmanagers), PORT,
+                                    slots=2 // taskmanagers)
     env = flink_cluster._env(conf)
     done = subprocess.run([str(flink_cluster.flink_home() / "bin" / "start-cluster.sh")], env=env,
                           capture_output=True, text=True, timeout=180)

@@ -20,6 +20,11 @@ class StackConfig:
     redis_port: int = env_field(6379, "Redis port on 127.0.0.1.")
     start_timeout_s: float = env_field(90.0, "Give up (and say why) if a server is not ready by then.")
     partitions: int = env_field(2, "Default partitions of the topics the stack creates.")
+    flink_taskmanagers: int = env_field(
+        0, "TaskManagers of the local session cluster; 0 = one per core. In thread mode all Python "
+           "of one TaskManager shares one interpreter lock, so one per core runs the job fastest.")
+    flink_slots: int = env_field(1, "Task slots per TaskManager of the local session cluster (raised "
+                                    "so that all slots together hold a job at the default parallelism).")
 
     @property
     def bootstrap(self) -> str:

@@ -6,6 +6,7 @@ the installed package is changed), starts/stops the cluster and submits the job.
 """
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -32,20 +33,32 @@ def _java17_opts() -> str:
     return ""
 
 
-def write_conf(cfg: StackConfig, rest_port: int, slots: int = 4) -> Path:
+PARALLELISM = 2
+
+
+def taskmanagers(cfg: StackConfig) -> int:
+    """How many TaskManagers the cluster starts (``SP_STACK_FLINK_TASKMANAGERS``, else one per core)."""
+    return cfg.flink_taskmanagers if cfg.flink_taskmanagers > 0 else max(1, os.cpu_count() or 1)
+
+
+def write_conf(cfg: StackConfig, rest_port: int, slots: int | None = None) -> Path:
+    """The cluster's configuration folder: ``taskmanagers(cfg)`` workers with ``slots`` each (by
+    default ``cfg.flink_slots``, raised until all of them hold a job at the default parallelism)."""
+    workers = taskmanagers(cfg)
+    slots = slots if slots is not None else max(cfg.flink_slots, -(-PARALLELISM // workers))
     conf = Path(cfg.state_dir) / f"flink-{rest_port}" / "conf"
     conf.mkdir(parents=True, exist_ok=True)
     for name in ("log4j.properties", "log4j-cli.properties", "log4j-console.properties"):
         shutil.copy(flink_home() / "conf" / name, conf / name)
     (conf / "masters").write_text(f"localhost:{rest_port}\n")
-    (conf / "workers").write_text("localhost\n")
+    (conf / "workers").write_text("localhost\n" * workers)
     settings = {
         JAVA17_OPTS_KEY: _java17_opts(), "jobmanager.rpc.address": "localhost",
         "jobmanager.bind-host": "localhost", "taskmanager.bind-host": "localhost", "taskmanager.host": "localhost",
         "rest.address": "localhost", "rest.bind-address": "localhost", "rest.port": str(rest_port),
         "jobmanager.rpc.port": str(rest_port + 1), "taskmanager.numberOfTaskSlots": str(slots),
         "jobmanager.memory.process.size": "1024m", "taskmanager.memory.process.size": "2048m",
-        "parallelism.default": "2", "python.executable": sys.executable,
+        "parallelism.default": str(PARALLELISM), "python.executable": sys.executable,
         "python.client.executable": sys.executable, "restart-strategy.type": "fixed-delay",
         "restart-strategy.fixed-delay.attempts": "3", "restart-strategy.fixed-delay.delay": "2 s",
     }
@@ -72,16 +85,17 @@ def _env(conf: Path) -> dict[str, str]:
     return env
 
 
-def _overview(rest_port: int) -> bool:
+def _registered(rest_port: int) -> int:
+    """TaskManagers registered with the JobManager (0 while it is not up)."""
     try:
         with urllib.request.urlopen(f"http://localhost:{rest_port}/taskmanagers", timeout=2) as resp:
-            return b'"taskmanagers":[{' in resp.read()
-    except OSError:
-        return False
+            return len(json.loads(resp.read()).get("taskmanagers", []))
+    except (OSError, ValueError):
+        return 0
 
 
 def start(cfg: StackConfig, rest_port: int = 8081) -> Path:
-    """Start the job manager and one task manager; returns the configuration folder."""
+    """Start the JobManager and ``taskmanagers(cfg)`` TaskManagers; returns the configuration folder."""
     import time
 
     conf = write_conf(cfg, rest_port)
@@ -91,7 +105,7 @@ def start(cfg: StackConfig, rest_port: int = 8081) -> Path:
         raise StackError(f"start-cluster.sh failed:\n{done.stdout}\n{done.stderr}")
     deadline = time.monotonic() + cfg.start_timeout_s
     while time.monotonic() < deadline:
-        if _overview(rest_port):
+        if _registered(rest_port) >= taskmanagers(cfg):
             return conf
         time.sleep(1)
     logs = sorted((conf.parent / "log").glob("*.log"))
