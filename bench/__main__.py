@@ -71,14 +71,15 @@ def main(argv: list[str] | None = None) -> int:
     if args.command != "report":
         stack.up()
         meta = run_meta("python -m bench " + " ".join(sys.argv[1:] if argv is None else argv), s)
-        report.save("run", meta, {})
+        run_key = "compare_run" if args.command == "compare" else "run"  # compare keeps the tables' run
+        report.save(run_key, meta, {})
         for name in ORDER if args.command == "all" else (args.command,):
             started = time.time()
             report.save(name, section(name, s, args.before), {"seconds": time.time() - started, "at": time.ctime()})
             report.write(report.load())
         meta.update(finished=time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime()),
                     load_end=" ".join(f"{x:.2f}" for x in os.getloadavg()))
-        report.save("run", meta, {})
+        report.save(run_key, meta, {})
     path = report.write(report.load())
     print(report.render(report.load()))
     print(f"==> written to {path}")

@@ -170,6 +170,9 @@ def compare(r: dict[str, Any]) -> str:
         return ""
     rows = [[f"{side} ({c[f'{side}_commit']})", ", ".join(_f(x) for x in c[side]["rates"]), _f(c[side]["rate"]),
              _f(c[side]["cpu_us_per_record"])] for side in ("before", "after")]
-    return ("## Before and after (`python -m bench compare`; whole job, parallelism 2, model; drains alternated)\n\n"
+    run = r.get("compare_run", {})
+    when = f"started {run.get('started', '?')}, finished {run.get('finished', '?')}"
+    return (f"## Before and after (`{run.get('command', 'python -m bench compare')}`, {when}; whole job, "
+            "parallelism 2, model; drains alternated)\n\n"
             + _table(["job", "drains (records/s)", "median records/s", "CPU us/record"], rows)
             + f"\nRatio after/before: {_f(c['ratio'], 2)}\n")
