@@ -2,7 +2,7 @@
 
 All decisions are made by the pure functions in ``udfs.ingest`` and ``udfs.dedup``; these
 classes only move records, keep keyed state and count. Bad records travel on as
-("dlq", "", dead-letter bytes) records, never as exceptions, and leave the job by the engine's
+("dlq", spreading key, dead-letter bytes) records, never as exceptions, and leave the job by the engine's
 routed output: neither operator has a side output, so each chains with the Python key selector
 after it and every event crosses between Java and Python three times in all (see ``pipelines.job``).
 """
@@ -31,9 +31,10 @@ def now_ms() -> int:
     return int(time.time() * 1000)
 
 
-def dlq_record(letter: dict[str, Any]) -> tuple:
-    """A dead letter on its way to the dead-letter topic, as a record of the job's stages."""
-    return "dlq", "", registry().encode("dead_letter", letter)
+def dlq_record(letter: dict[str, Any], key: str) -> tuple:
+    """A dead letter on its way to the dead-letter topic, as a record of the job's stages; ``key``
+    only spreads dead letters over the keyed stages' subtasks (no state is kept for it)."""
+    return "dlq", key, registry().encode("dead_letter", letter)
 
 
 class IngestFunction(ProcessFunction):
@@ -72,7 +73,7 @@ class IngestFunction(ProcessFunction):
                 return
             record = dead_letter(decoded, raw, self.cfg, now_ms(), topic, row[2], row[3])
         self.rejected.inc()
-        yield dlq_record(record)
+        yield dlq_record(record, f"dlq:{row[2]}:{(row[3] or 0) % 64}")
 
 
 class RecordTimeAssigner(TimestampAssigner):
@@ -98,7 +99,7 @@ class IdentityDedupFunction(KeyedProcessFunction):
     Input: ("event", anonymous id, event), ("erase-device", anonymous id, request), or a record
     for the user-keyed stage (control or dead letter), which passes through unchanged.
     Output: ("event" | "replay", user key, event), ("handoff", anonymous id, user id),
-    ("dlq", "", dead letter) for a late event, and the passed-through records.
+    ("dlq", device, dead letter) for a late event, and the passed-through records.
 
     Until a login (an event with a user id) the device's events are also buffered (bounded); at
     the login they are replayed to the user's key and the anonymous key's engine state is handed
@@ -137,7 +138,7 @@ class IdentityDedupFunction(KeyedProcessFunction):
         watermark = ctx.timer_service().current_watermark()
         if is_late(event["event_time"], watermark, self.cfg.allowed_lateness_ms):
             self.late.inc()
-            yield dlq_record(late_dead_letter(event, watermark, now_ms=now_ms(), cfg=self.cfg))
+            yield dlq_record(late_dead_letter(event, watermark, now_ms=now_ms(), cfg=self.cfg), value[1])
             return
         key, packed = dedup_key(event), self._seen()
         if seen_set.contains(packed, key):
