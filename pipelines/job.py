@@ -37,7 +37,7 @@ log = logging.getLogger("shoppulse.job")
 @dataclass(frozen=True)
 class Outputs:
     """The job's outputs as one stream of Row(t: route, k: bytes, v: bytes): ``t`` names the
-    output (clean, dlq, triggers or erased, ``udfs.operators.rows.ROUTES``); k and v are ready
+    output (clean, dlq, triggers or erased, as ``kafka_sink_for`` maps them); k and v are ready
     for Kafka. The Kafka sink splits it on the Java side (``kafka_sink_for``)."""
 
     routed: DataStream

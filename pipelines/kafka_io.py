@@ -100,13 +100,19 @@ def sink_options(cfg: JobConfig, topic: str, name: str) -> dict[str, str]:
     return opts
 
 
-def kafka_sink(t_env: StreamTableEnvironment, statements: StatementSet, cfg: JobConfig,
-               stream: DataStream, topic: str, name: str) -> None:
-    """Write a stream of Row(k: bytes, v: bytes) to ``topic`` (key decides the partition)."""
+def _sink_table(t_env: StreamTableEnvironment, cfg: JobConfig, topic: str, name: str) -> str:
+    """A Kafka sink table (k BYTES, v BYTES) for ``topic``; returns its name."""
     table = table_name(name) + "_sink"
     t_env.execute_sql(
         f"CREATE TEMPORARY TABLE {table} (k BYTES, v BYTES) WITH ({_with(sink_options(cfg, topic, name))})"
     )
+    return table
+
+
+def kafka_sink(t_env: StreamTableEnvironment, statements: StatementSet, cfg: JobConfig,
+               stream: DataStream, topic: str, name: str) -> None:
+    """Write a stream of Row(k: bytes, v: bytes) to ``topic`` (key decides the partition)."""
+    table = _sink_table(t_env, cfg, topic, name)
     schema = Schema.new_builder().column("k", DataTypes.BYTES()).column("v", DataTypes.BYTES()).build()
     statements.add_insert(table, t_env.from_data_stream(stream, schema))
 
@@ -120,9 +126,6 @@ def routed_kafka_sinks(t_env: StreamTableEnvironment, cfg: JobConfig, stream: Da
     t_env.create_temporary_view("routed_out", t_env.from_data_stream(stream, schema))
     statements = t_env.create_statement_set()
     for route, topic in topics.items():
-        table = table_name(route) + "_sink"
-        t_env.execute_sql(
-            f"CREATE TEMPORARY TABLE {table} (k BYTES, v BYTES) WITH ({_with(sink_options(cfg, topic, route))})"
-        )
+        table = _sink_table(t_env, cfg, topic, route)
         statements.add_insert_sql(f"INSERT INTO {table} SELECT k, v FROM routed_out WHERE t = {_quote(route)}")
     statements.attach_as_datastream()

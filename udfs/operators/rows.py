@@ -1,7 +1,7 @@
 """The row types that cross between Flink's Java side and the Python operators.
 
 ``RAW_IN`` is what the Kafka sources deliver (one row per record of any input topic) and
-``KEYED_OUT`` what a Kafka sink takes (key and value bytes); ``keyed`` builds one output row.
+``KEYED_OUT`` what a Kafka sink takes (key and value bytes).
 The job's last Python operator emits all of its outputs as one stream of ``ROUTED_OUT``
 (``routed``: the output's name, key and value), which Flink SQL splits among the sinks on the
 Java side, so no Python operator per output sits on the path of every record.
@@ -17,14 +17,8 @@ KEYED_OUT = Types.ROW_NAMED(["k", "v"], [Types.PRIMITIVE_ARRAY(Types.BYTE()), Ty
 
 ROUTED_OUT = Types.ROW_NAMED(["t", "k", "v"], [Types.STRING(), Types.PRIMITIVE_ARRAY(Types.BYTE()),
                                                Types.PRIMITIVE_ARRAY(Types.BYTE())])
-ROUTES = ("clean", "dlq", "triggers", "erased")
-
-
-def keyed(key: str | None, value: bytes) -> Row:
-    """An output record for the Kafka sinks: the key decides the partition."""
-    return Row(k=(key or "").encode("utf-8"), v=value)
 
 
 def routed(route: str, key: str | None, value: bytes) -> Row:
-    """An output record for the sink named ``route`` (one of ``ROUTES``)."""
+    """An output record for the sink named ``route``: clean, dlq, triggers or erased."""
     return Row(t=route, k=(key or "").encode("utf-8"), v=value)
