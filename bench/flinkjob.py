@@ -21,18 +21,16 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import sys
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from pyflink.common import Row
-from pyflink.datastream import CheckpointingMode, StreamExecutionEnvironment
-from pyflink.table import StreamTableEnvironment
+from pyflink.datastream import StreamExecutionEnvironment
 
+from pipelines import flink_env
 from pipelines.config import JobConfig, load_job_config
-from pipelines.flink_env import flink_configuration
 from pipelines.kafka_io import kafka_sink, kafka_sources, sink_options, source_options, table_name
 from udfs.operators.rows import KEYED_OUT
 
@@ -41,18 +39,11 @@ def create_env(cfg: JobConfig, rest_port: int, chaining: bool,
                execution_mode: str = "") -> tuple[StreamExecutionEnvironment, Any]:
     """``pipelines.flink_env.create_env`` with a known REST port (chaining optionally off, and
     optionally another Python execution mode than the job's thread mode)."""
-    conf = flink_configuration(cfg)
+    overrides = {"rest.bind-port": str(rest_port), "rest.port": str(rest_port),
+                 "pipeline.operator-chaining.enabled": "true" if chaining else "false"}
     if execution_mode:
-        conf.set_string("python.execution-mode", execution_mode)
-    conf.set_string("rest.bind-port", str(rest_port))
-    conf.set_string("rest.port", str(rest_port))
-    conf.set_string("pipeline.operator-chaining.enabled", "true" if chaining else "false")
-    os.environ.setdefault("PYFLINK_CLIENT_EXECUTABLE", cfg.python_executable)
-    env = StreamExecutionEnvironment.get_execution_environment(conf)
-    env.set_parallelism(cfg.parallelism)
-    if cfg.delivery == "exactly-once" or cfg.checkpoint_interval_ms > 0:
-        env.enable_checkpointing(cfg.checkpoint_interval_ms, CheckpointingMode.EXACTLY_ONCE)
-    return env, StreamTableEnvironment.create(env)
+        overrides["python.execution-mode"] = execution_mode
+    return flink_env.create_env(cfg, overrides)
 
 
 def identity(row: Row) -> Row:

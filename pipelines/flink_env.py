@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import site
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 
 from pyflink.common import Configuration
@@ -47,10 +48,15 @@ def checkpoint_uri(location: str) -> str:
     return Path(location).expanduser().resolve().as_uri()
 
 
-def create_env(cfg: JobConfig) -> tuple[StreamExecutionEnvironment, StreamTableEnvironment]:
-    """Stream + table environments configured for ``cfg`` (mini-cluster when run locally)."""
+def create_env(cfg: JobConfig, overrides: Mapping[str, str] | None = None,
+               ) -> tuple[StreamExecutionEnvironment, StreamTableEnvironment]:
+    """Stream + table environments configured for ``cfg`` (mini-cluster when run locally);
+    ``overrides``: Flink options set on top (the benchmarks' REST port, chaining, mode)."""
     os.environ.setdefault("PYFLINK_CLIENT_EXECUTABLE", cfg.python_executable)
-    env = StreamExecutionEnvironment.get_execution_environment(flink_configuration(cfg))
+    conf = flink_configuration(cfg)
+    for key, value in (overrides or {}).items():
+        conf.set_string(key, value)
+    env = StreamExecutionEnvironment.get_execution_environment(conf)
     env.set_parallelism(cfg.parallelism)
     if cfg.delivery == "exactly-once" or cfg.checkpoint_interval_ms > 0:
         env.enable_checkpointing(cfg.checkpoint_interval_ms, CheckpointingMode.EXACTLY_ONCE)
