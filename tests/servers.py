@@ -32,6 +32,8 @@ def _test_stack() -> StackConfig:
         kafka_port=int(os.environ.get("SP_TEST_KAFKA_PORT", "19092")),
         controller_port=int(os.environ.get("SP_TEST_CONTROLLER_PORT", "19093")),
         redis_port=int(os.environ.get("SP_TEST_REDIS_PORT", "16379")),
+        # every 2 s, so a topic that would delete old-stamped (replayed) records does so in every run
+        kafka_retention_check_ms=2000,
     )
 
 

@@ -20,6 +20,11 @@ class StackConfig:
     redis_port: int = env_field(6379, "Redis port on 127.0.0.1.")
     start_timeout_s: float = env_field(90.0, "Give up (and say why) if a server is not ready by then.")
     partitions: int = env_field(2, "Default partitions of the topics the stack creates.")
+    kafka_retention_bytes: int = env_field(
+        1 << 30, "Per-partition size cap of the broker's topics. Records carry their own (event) time, so "
+                 "the broker keeps them by size, never by age: replayed history would be deleted at once.")
+    kafka_retention_check_ms: int = env_field(
+        300_000, "How often the broker deletes segments over the cap (log.retention.check.interval.ms).")
     flink_taskmanagers: int = env_field(
         0, "TaskManagers of the local session cluster; 0 = one per core. In thread mode all Python "
            "of one TaskManager shares one interpreter lock, so one per core runs the job fastest.")

@@ -53,7 +53,12 @@ def server_properties(cfg: StackConfig) -> str:
         "share.coordinator.state.topic.replication.factor=1",
         "share.coordinator.state.topic.min.isr=1",
         "group.initial.rebalance.delay.ms=0",
-        "log.retention.hours=168",
+        # Time retention reads the record timestamps, which are event time here: history replayed
+        # from months ago would go at the next check. The broker keeps records by size instead.
+        "log.retention.ms=-1",
+        f"log.retention.bytes={cfg.kafka_retention_bytes}",
+        f"log.retention.check.interval.ms={cfg.kafka_retention_check_ms}",
+        f"log.initial.task.delay.ms={min(30_000, cfg.kafka_retention_check_ms)}",
         "",
     ])
 

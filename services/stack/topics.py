@@ -1,4 +1,11 @@
-"""Create the project's topics (idempotent): compacted for profiles and consent, others by time."""
+"""Create the project's topics (idempotent): compacted for profiles and consent, the others kept
+by size, never by age.
+
+Every record's Kafka timestamp is its own time (``udfs.event_time``), and Kafka's time retention
+reads those timestamps: replayed history older than ``retention.ms`` would be deleted at the
+broker's next retention check, before the job reads it. So the topics turn time retention off
+(``retention.ms=-1``) and leave the size cap (``retention.bytes``) to the cluster.
+"""
 from __future__ import annotations
 
 from collections.abc import Iterable
@@ -8,13 +15,14 @@ from kafka.admin import NewTopic
 from kafka.errors import TopicAlreadyExistsError
 
 COMPACTED = {"cleanup.policy": "compact", "min.compaction.lag.ms": "0"}
+BY_SIZE = {"cleanup.policy": "delete", "retention.ms": "-1"}
 
 
 def topic_specs(topics: dict[str, str], partitions: int) -> list[NewTopic]:
     """``topics`` maps a role (events, profiles, ...) to a topic name."""
     specs = []
     for role, name in topics.items():
-        configs = COMPACTED if role in ("profiles", "consent") else {}
+        configs = COMPACTED if role in ("profiles", "consent") else BY_SIZE
         specs.append(NewTopic(name=name, num_partitions=partitions, replication_factor=1, topic_configs=configs))
     return specs
 
