@@ -38,7 +38,18 @@ def run_history(kafka: Any, redis_url: str, events: list[dict], consents: list[d
                   [c["user_id"].encode() for c in consents])
     kafka.produce(cfg.events_topic, [reg.encode("behavior_event", e) for e in events])
     job.run(cfg)
-    return [reg.decode(v, "trigger") for _, v in kafka.consume(cfg.triggers_topic, timeout_s=5)]
+    out = [reg.decode(v, "trigger") for _, v in kafka.consume(cfg.triggers_topic, timeout_s=5)]
+    assert out, _silent_run(kafka, cfg, len(events))
+    return out
+
+
+def _silent_run(kafka: Any, cfg: JobConfig, produced: int) -> str:
+    """Why a run that should trigger came out empty: what the job wrote to its other topics."""
+    clean = kafka.consume(cfg.clean_topic, timeout_s=5)
+    dead = [registry().decode(v, "dead_letter") for _, v in kafka.consume(cfg.dlq_topic, timeout_s=5)]
+    again = kafka.consume(cfg.triggers_topic, timeout_s=10)
+    return (f"no triggers from {produced} events: {len(clean)} clean, {len(again)} triggers on a second "
+            f"read, dead letters {collections.Counter(d['reason'] for d in dead)}")
 
 
 def outbound(triggers: list[dict]) -> list[tuple[str, str]]:
