@@ -145,6 +145,26 @@ test('login links the user: the id on later events, an e-mail only on the login 
   ]);
 });
 
+test('logout forgets the ids: later events are a new anonymous shopper in a new session', async () => {
+  const page = loadTag({ config: QUIET });
+  page.api.login('user-42');
+  page.api.search('signed-in');
+  const before = page.api.anonymousId();
+  page.api.logout();
+  page.api.search('next-visitor');
+  const events = await sentAfterFlush(page);
+  const signedIn = events.find((e) => e.search_query === 'signed-in');
+  const next = events.find((e) => e.search_query === 'next-visitor');
+  assert.equal(signedIn.anonymous_id, before);
+  assert.equal(signedIn.user_id, 'user-42');
+  assert.notEqual(next.anonymous_id, before);
+  assert.notEqual(next.session_id, signedIn.session_id);
+  assert.equal(next.user_id, undefined);
+  assert.equal(page.api.anonymousId(), next.anonymous_id);
+  const starts = events.filter((e) => e.event_type === 'session_start').map((e) => e.anonymous_id);
+  assert.deepEqual(starts, [before, next.anonymous_id]);
+});
+
 test('with requireConsent nothing is stored or sent until analytics is granted', async () => {
   const page = loadTag({ config: { requireConsent: true, trackScroll: false, trackClicks: false } });
   page.api.search('ignored');

@@ -9,6 +9,8 @@
  *
  * - anonymous id: stable per browser (localStorage, cookie when storage is unavailable);
  * - session id: rotated after 30 minutes without activity (a session_start event marks it);
+ * - logout forgets both ids: the next visitor on a shared browser is a new anonymous shopper,
+ *   never attributed to (or messaged as) the user who logged out;
  * - events are queued and posted as {"events": [...]} when the queue is full, on an interval,
  *   and with navigator.sendBeacon (else fetch keepalive) when the page is hidden or left;
  * - network errors and 5xx/408/429 answers are retried with exponential backoff (Retry-After
@@ -303,6 +305,12 @@
     identity = fields.user_id ? fields : null;
     return fields;
   }
+  function logout() {
+    setIdentity(null);
+    ids = null; // queued events keep the ids they were captured with
+    persistRemove(AID_KEY);
+    persistRemove(SESSION_KEY);
+  }
   function setConsent(flags) {
     consent = normalizeConsent(Object.assign({}, consent || {}, flags || {}));
     if (cfg.requireConsent && !consent.analytics) {
@@ -329,7 +337,7 @@
     purchase: (orderId, cart, props) => track('purchase', Object.assign({ order_id: String(orderId), cart: cartLines(cart) }, props)),
     login: (user, props) => track('login', Object.assign({}, props, setIdentity(user))),
     identify: setIdentity,
-    logout: () => setIdentity(null),
+    logout: logout,
     setConsent: setConsent,
     flush: flush,
     anonymousId: () => (ids ? ids.anonymousId : persistGet(AID_KEY)),
