@@ -29,6 +29,7 @@ from pyflink.datastream.state import MapStateDescriptor, ValueStateDescriptor
 from udfs.avro_codec import registry
 from udfs.cache import CacheBatch, CacheConfig
 from udfs.clean import encode_clean
+from udfs.counters import batched
 from udfs.engine_config import EngineConfig
 from udfs.event_time import record_time
 from udfs.operators.ingest import now_ms
@@ -74,12 +75,13 @@ class EngineFunction(KeyedProcessFunction):
         if callable(opener):
             opener()
         group = runtime_context.get_metrics_group()
-        self.emitted = group.counter("triggers_emitted")
-        self.blocked = group.counter("triggers_blocked")
-        self.cache_errors = group.counter("cache_errors")
+        self.emitted, self.blocked, self.cache_errors = batched(
+            group.counter("triggers_emitted"), group.counter("triggers_blocked"), group.counter("cache_errors"))
 
     def close(self) -> None:
         self._flush()
+        for counter in (self.emitted, self.blocked, self.cache_errors):
+            counter.flush()
 
     def process_element(self, value: tuple, ctx: KeyedProcessFunction.Context) -> Iterator[Any]:
         kind = value[0]

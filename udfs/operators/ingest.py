@@ -21,6 +21,7 @@ from pyflink.datastream.state import ListStateDescriptor, ValueStateDescriptor
 from udfs import anon_buffer, seen_set
 from udfs.avro_codec import registry
 from udfs.controls import decode_control, erase_devices, fan_out_erasure
+from udfs.counters import batched
 from udfs.dedup import dedup_key
 from udfs.event_time import control_time
 from udfs.ingest import dead_letter, is_late, late_dead_letter, process_raw
@@ -52,8 +53,11 @@ class IngestFunction(ProcessFunction):
     def open(self, runtime_context: RuntimeContext) -> None:
         registry()
         group = runtime_context.get_metrics_group()
-        self.accepted = group.counter("events_accepted")
-        self.rejected = group.counter("records_rejected")
+        self.accepted, self.rejected = batched(group.counter("events_accepted"), group.counter("records_rejected"))
+
+    def close(self) -> None:
+        self.accepted.flush()
+        self.rejected.flush()
 
     def process_element(self, row: Row, ctx: ProcessFunction.Context) -> Iterator[Any]:
         kind, raw = row[0], bytes(row[1])
@@ -122,8 +126,11 @@ class IdentityDedupFunction(KeyedProcessFunction):
         # one compact entry per event (udfs.anon_buffer), appended without reading the rest
         self.buffer = runtime_context.get_list_state(ListStateDescriptor("anon-buffer", Types.PICKLED_BYTE_ARRAY()))
         group = runtime_context.get_metrics_group()
-        self.duplicates = group.counter("events_duplicate")
-        self.late = group.counter("events_late")
+        self.duplicates, self.late = batched(group.counter("events_duplicate"), group.counter("events_late"))
+
+    def close(self) -> None:
+        self.duplicates.flush()
+        self.late.flush()
 
     def process_element(self, value: tuple, ctx: KeyedProcessFunction.Context) -> Iterator[Any]:
         if value[0] != "event":
