@@ -13,7 +13,7 @@ import pytest
 from models.registry import ModelRegistry
 from tests.unit.model_testkit import export_random_model, new_registry, synthetic_sessions
 from udfs.scoring import SessionScorer
-from udfs.session_scorer import LoadedModel, OnnxSessionScorer, ScorerConfig
+from udfs.session_scorer import LoadedModel, OnnxSessionScorer, ScorerConfig, top_items
 
 STEPS = synthetic_sessions(5, seed=1)[4].steps
 
@@ -186,3 +186,20 @@ def test_latency_per_session_at_batch_1(tmp_path: Path, exports: tuple[Path, Pat
         times.append((time.perf_counter() - start) * 1000)
     print(f"\nscorer latency per session at batch 1: p50 {np.percentile(times, 50):.3f} ms, "
           f"p99 {np.percentile(times, 99):.3f} ms over {len(times)} sessions (tiny test model)")
+
+
+class _Ids:
+    """A featurizer's decode_items over rows 2.. (0 padding, 1 OOV) as plain numbers."""
+
+    def decode_items(self, indices: object) -> list[str]:
+        return [f"i{int(i)}" for i in indices if int(i) >= 2]  # type: ignore[attr-defined]
+
+
+def test_top_items_are_best_first_per_row_and_never_padding_or_oov() -> None:
+    rng = np.random.default_rng(7)
+    logits = rng.normal(size=(3, 40)).astype(np.float32)  # (B, V)
+    logits[:, :2] = 99.0  # padding and OOV score highest, and are still never named
+    got = top_items(logits, _Ids(), 5)  # type: ignore[arg-type]
+    for row, items in zip(logits, got, strict=True):
+        assert items == [f"i{i}" for i in (np.argsort(-row[2:], kind="stable")[:5] + 2)]
+    assert len(top_items(logits, _Ids(), 100)[0]) == 38  # type: ignore[arg-type]
