@@ -170,10 +170,11 @@ class EngineFunction(KeyedProcessFunction):
         timers = ctx.timer_service()
         for t in d.delete_timers:
             timers.delete_event_time_timer(t)
+        offset = self.offset.value() if self.live and d.register_timers else None
         for t in d.register_timers:
             timers.register_event_time_timer(t)
-            if self.live and self.offset.value() is not None:
-                timers.register_processing_time_timer(t + self.offset.value())
+            if offset is not None:
+                timers.register_processing_time_timer(t + offset)
         self._cache(key, d, timers)
         self.blocked.inc(len(d.blocked))
         for trigger in d.triggers:
