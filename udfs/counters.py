@@ -4,8 +4,9 @@ Every ``inc()`` on a Flink counter from thread-mode Python is a call into Java; 
 event, those calls took about 8% of the job's samples in an in-Flink profile (py-spy on the
 job's JVM, BENCHMARKS.md). ``BatchedCounter`` sums in Python and hands the sum on at most once
 per ``every_s`` (or once ``max_pending`` counts are waiting), and on ``flush()``, which the
-operators call from ``close()``. A metric therefore trails by at most ``every_s``, well inside
-Flink's reporting interval.
+operators call from ``close()``. While counts keep coming, a metric trails by at most
+``every_s``, inside Flink's reporting interval; on a stream gone quiet, the last counts wait
+for the next one (or for ``close()``).
 """
 from __future__ import annotations
 
