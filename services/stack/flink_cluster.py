@@ -33,7 +33,11 @@ def _java17_opts() -> str:
     return ""
 
 
-PARALLELISM = 2
+def job_parallelism() -> int:
+    """The job's parallelism (``SP_JOB_PARALLELISM``): the cluster's default, and what its slots must hold."""
+    from pipelines.config import load_job_config
+
+    return load_job_config().parallelism
 
 
 def taskmanagers(cfg: StackConfig) -> int:
@@ -44,8 +48,8 @@ def taskmanagers(cfg: StackConfig) -> int:
 def write_conf(cfg: StackConfig, rest_port: int, slots: int | None = None) -> Path:
     """The cluster's configuration folder: ``taskmanagers(cfg)`` workers with ``slots`` each (by
     default ``cfg.flink_slots``, raised until all of them hold a job at the default parallelism)."""
-    workers = taskmanagers(cfg)
-    slots = slots if slots is not None else max(cfg.flink_slots, -(-PARALLELISM // workers))
+    workers, parallelism = taskmanagers(cfg), job_parallelism()
+    slots = slots if slots is not None else max(cfg.flink_slots, -(-parallelism // workers))
     conf = Path(cfg.state_dir) / f"flink-{rest_port}" / "conf"
     conf.mkdir(parents=True, exist_ok=True)
     for name in ("log4j.properties", "log4j-cli.properties", "log4j-console.properties"):
@@ -58,7 +62,7 @@ def write_conf(cfg: StackConfig, rest_port: int, slots: int | None = None) -> Pa
         "rest.address": "localhost", "rest.bind-address": "localhost", "rest.port": str(rest_port),
         "jobmanager.rpc.port": str(rest_port + 1), "taskmanager.numberOfTaskSlots": str(slots),
         "jobmanager.memory.process.size": "1024m", "taskmanager.memory.process.size": "2048m",
-        "parallelism.default": str(PARALLELISM), "python.executable": sys.executable,
+        "parallelism.default": str(parallelism), "python.executable": sys.executable,
         "python.client.executable": sys.executable, "restart-strategy.type": "fixed-delay",
         "restart-strategy.fixed-delay.attempts": "3", "restart-strategy.fixed-delay.delay": "2 s",
     }

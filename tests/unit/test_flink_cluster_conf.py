@@ -29,3 +29,10 @@ def test_explicit_slots_are_kept(tmp_path: Path) -> None:
     conf = flink_cluster.write_conf(load(state_dir=str(tmp_path), flink_taskmanagers=2), 18181, slots=3)
     assert settings(conf)["taskmanager.numberOfTaskSlots"] == "3"
     assert len((conf / "workers").read_text().splitlines()) == 2
+
+
+def test_slots_follow_the_jobs_parallelism_from_the_environment(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setenv("SP_JOB_PARALLELISM", "5")
+    conf = flink_cluster.write_conf(load(state_dir=str(tmp_path), flink_taskmanagers=2), 18181)
+    assert settings(conf)["parallelism.default"] == "5"
+    assert int(settings(conf)["taskmanager.numberOfTaskSlots"]) * 2 >= 5
