@@ -83,6 +83,13 @@ class FlinkRun:
     def checkpoints(self) -> dict[str, Any]:
         return dict(self.get(f"/jobs/{self.job_id}/checkpoints"))
 
+    def jvm_pid(self) -> int:
+        """The job's JVM (a child of its Python process), which runs the thread-mode Python."""
+        jvms = [p for p in _tree(self.proc.pid) if b"java" in Path(f"/proc/{p}/cmdline").read_bytes()]
+        if not jvms:
+            raise RuntimeError(f"{self.name}: no JVM under pid {self.proc.pid}")
+        return jvms[0]
+
     def cpu_seconds(self) -> float:
         """User + system CPU seconds of the job's process tree so far."""
         return sum(_cpu(pid) for pid in _tree(self.proc.pid))

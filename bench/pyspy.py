@@ -60,7 +60,7 @@ def ensure_pyspy() -> Path:
 
 def profile(parallelism: int, seconds: int, events: int) -> dict[str, Any]:
     from bench import stack
-    from bench.jobrun import FlinkRun, _tree
+    from bench.jobrun import FlinkRun
     from bench.throughput import ensure_pool, job_spec, preload
 
     exe = ensure_pyspy()
@@ -74,9 +74,8 @@ def profile(parallelism: int, seconds: int, events: int) -> dict[str, Any]:
         probe = stack.OffsetProbe(cfg.clean_topic)
         while probe.count() < 5_000:  # past start-up
             time.sleep(1)
-        jvm = [p for p in _tree(job.proc.pid) if b"java" in Path(f"/proc/{p}/cmdline").read_bytes()]
         before, start = probe.count(), time.monotonic()
-        subprocess.run([str(exe), "record", "--pid", str(jvm[0]), "--duration", str(seconds), "--rate", "100",
+        subprocess.run([str(exe), "record", "--pid", str(job.jvm_pid()), "--duration", str(seconds), "--rate", "100",
                         "--format", "raw", "--nonblocking", "--output", str(raw)], check=True,
                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         rate = (probe.count() - before) / (time.monotonic() - start)
