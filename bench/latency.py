@@ -60,7 +60,7 @@ class TriggerWatch:
 
 def under_load(pool: str, rate: float, delivery: str, s: Settings) -> dict[str, Any]:
     run = stack.run_name(f"latency-{delivery}")
-    cfg = stack.job_config(run, parallelism=2, delivery=delivery, checkpoint_interval_ms=s.checkpoint_ms)
+    cfg = stack.job_config(run, delivery=delivery, checkpoint_interval_ms=s.checkpoint_ms)
     print(f"==> latency {delivery}: {rate:,.0f} records/s for {s.latency_s:.0f} s, probe every "
           f"{s.probe_every} ...", flush=True)
     with FlinkRun(run, job_spec("job", cfg)) as job:
@@ -94,7 +94,7 @@ def abandoned_cart(s: Settings, shoppers: int = 20) -> dict[str, Any]:
     from bench.loadgen import producer
 
     run = stack.run_name("abandon")
-    cfg = stack.job_config(run, parallelism=2, checkpoint_interval_ms=s.checkpoint_ms)
+    cfg = stack.job_config(run, checkpoint_interval_ms=s.checkpoint_ms)
     engine = {"abandon_window_ms": WINDOW_MS, "holdout_pct": 0.0, "quiet_start": "00:00", "quiet_end": "00:00"}
     print(f"==> abandoned_cart on an idle stream: {shoppers} carts, {WINDOW_MS} ms window ...", flush=True)
     with FlinkRun(run, job_spec("job", cfg, engine=engine)) as job:

@@ -56,7 +56,7 @@ def _average(samples: list[dict[str, dict[str, float]]]) -> list[dict[str, Any]]
 def flink_busy(pool: str, rate: float, s: Settings, seconds: float) -> dict[str, Any]:
     """Per-operator busy/back-pressured/idle ms per second with chaining off, fed at ``rate``."""
     run = stack.run_name("profile")
-    cfg = stack.job_config(run, parallelism=2, checkpoint_interval_ms=s.checkpoint_ms)
+    cfg = stack.job_config(run, checkpoint_interval_ms=s.checkpoint_ms)
     print(f"==> profile: whole job, chaining off, at {rate:,.0f} records/s for {seconds:.0f} s ...", flush=True)
     with FlinkRun(run, job_spec("job", cfg, chaining=False)) as job:
         job.wait_running()

@@ -35,11 +35,11 @@ def budgets(r: dict[str, Any]) -> str:
     rows = []
     sus = t.get("sustained", {})
     if t:
-        rate, ref = sus.get("target_rate", 0.0), t.get("passthrough-python", {}).get("rate", 1.0)
+        rate, (job, ref) = sus.get("target_rate", 0.0), job_against_passthrough(t)
         rows.append(["whole job >= 50,000 events/s sustained, flat lag", f"{rate:,.0f}/s (flat={sus.get('flat')})",
                      _verdict(rate >= 50_000 and bool(sus.get("flat")))])
-        rows.append(["whole job >= 1/2 of a Python passthrough", f"{t['job-p2']['rate'] / ref:.3f}",
-                     _verdict(t["job-p2"]["rate"] >= ref / 2)])
+        rows.append(["whole job >= 1/2 of a Python passthrough (each at its faster parallelism)",
+                     f"{job / ref:.3f}", _verdict(job >= ref / 2)])
     for mode, limit in (("at-least-once", 250.0), ("exactly-once", None)):
         p99 = lat.get(mode, {}).get("ms", {}).get("p99")
         checkpoint_ms = r.get("run", {}).get("settings", {}).get("checkpoint_ms", 10_000)
@@ -63,6 +63,14 @@ def budgets(r: dict[str, Any]) -> str:
     rows.append(["Flink state <= 2 KB per idle user (sessions ended)", f"{_f(idle)} B",
                  _verdict(None if idle is None else idle <= 2048)])
     return "## Budgets (DESIGN.md section 7)\n\n" + _table(["budget", "measured", "verdict"], rows)
+
+
+def job_against_passthrough(t: dict[str, Any]) -> tuple[float, float]:
+    """(the job's drain at its default parallelism, the faster Python passthrough drain): the
+    budget's ratio compares the job as it runs with the best the plumbing reached."""
+    job = t.get("job-p1", t.get("job-p2", {})).get("rate", 0.0)
+    refs = [t[k]["rate"] for k in ("passthrough-python", "passthrough-python-p1") if k in t]
+    return job, max(refs, default=1.0)
 
 
 def throughput(r: dict[str, Any]) -> str:

@@ -1,6 +1,6 @@
 """Flink state per shopper, from the job's own checkpoints.
 
-The job (parallelism 2, live mode, hashmap state backend: every checkpoint is a full copy) reads
+The job (its default parallelism, live mode, hashmap state backend: every checkpoint is a full copy) reads
 ``state_users`` shoppers' journeys, stamped three days in the past. Checkpoint sizes (REST
 ``state_size`` of the latest completed checkpoint, every operator, keyed state and timers):
 
@@ -69,7 +69,7 @@ def run(s: Settings) -> dict[str, Any]:
     devices = len({e["anonymous_id"] for e in events})
     users = len({e["user_id"] for e in events if e["user_id"]})
     name = stack.run_name("state")
-    cfg = stack.job_config(name, parallelism=2, checkpoint_interval_ms=min(s.checkpoint_ms, 5_000))
+    cfg = stack.job_config(name, checkpoint_interval_ms=min(s.checkpoint_ms, 5_000))
     print(f"==> state: {len(events):,} events of {devices:,} shoppers ({users:,} signed in) ...", flush=True)
     with FlinkRun(name, job_spec("job", cfg)) as job:
         job.wait_running()

@@ -3,12 +3,13 @@
 1. The pool is preloaded into a topic by the load generator at full speed: its ceiling.
 2. A confluent-kafka consumer reads that topic from the start: the raw read rate.
 3. Each Flink job drains the same backlog from the start (Java-only passthrough, Python-map
-   passthrough, the whole job at parallelism 2 and 1). Its rate is the growth of its output topic
+   passthrough at parallelism 2 and 1, the whole job at parallelism 2 and 1). Its rate is the growth of its output topic
    (one record out per record in: the copy, or the job's clean events), over the samples after
    the first two (start-up) and before the backlog ran out. Variants: a Python passthrough with a
    keyed hop (the plumbing of one keyed stage), and the whole job without the model (rules
    alone), to price the scoring, and the whole job in Python's process execution mode.
-4. Sustained: the whole job on an empty topic while the generator sends at ``sustain_share`` of
+4. Sustained: the whole job at its default parallelism (1 on the embedded mini-cluster) on an
+   empty topic while the generator sends at ``sustain_share`` of
    its drain rate for ``sustain_s``. Lag = records produced - clean events written. It is flat
    when, over the last two thirds of the run, its least-squares slope is below 1% of the input
    rate and it stays below 5 s of input; if not, the run is repeated once at 70% of the drain.
@@ -30,10 +31,15 @@ from bench.settings import ROOT, Settings, state_path
 
 DRAINS = (("passthrough-java", "passthrough-java", 2, False, ""),
           ("passthrough-python", "passthrough-python", 2, False, ""),
+          ("passthrough-python-p1", "passthrough-python", 1, False, ""),
           ("passthrough-python-keyed", "passthrough-python-keyed", 2, False, ""),
           ("job-p2", "job", 2, True, ""), ("job-p1", "job", 1, True, ""), ("job-p2-rules", "job", 2, False, ""),
           ("job-p2-process-mode", "job", 2, True, "process"))
 """(label, kind, parallelism, with the model, Python execution mode if not thread) of each drain."""
+DEFAULT_JOB = "job-p1"
+"""The drain of the job as it runs by default on the embedded mini-cluster (auto parallelism: 1,
+``pipelines.flink_env.resolved_parallelism``); the sustained run and the budgets use it."""
+PASSTHROUGHS = ("passthrough-python", "passthrough-python-p1")
 
 
 def ensure_pool(events: int) -> str:
@@ -133,7 +139,7 @@ def lag_verdict(lag: Series, rate: float) -> dict[str, Any]:
 def paced_job(pool: str, rate: float, s: Settings, label: str = "sustain") -> dict[str, Any]:
     """The whole job on a new topic fed at ``rate`` for ``sustain_s``; lag over time."""
     run = stack.run_name(label)
-    cfg = stack.job_config(run, parallelism=2, checkpoint_interval_ms=s.checkpoint_ms)
+    cfg = stack.job_config(run, checkpoint_interval_ms=s.checkpoint_ms)  # the job's default parallelism
     print(f"==> {label}: whole job at {rate:,.0f} records/s for {s.sustain_s:.0f} s ...", flush=True)
     with FlinkRun(run, job_spec("job", cfg)) as job:
         job.wait_running()
@@ -160,8 +166,8 @@ def run(s: Settings) -> dict[str, Any]:
     res: dict[str, Any] = {"ceiling": ceiling, "raw_read": raw_read(topic, s.events)}
     for label, kind, par, model, mode in DRAINS:
         res[label] = drain(label, kind, topic, s.events, s, par, model, mode)
-    rate = s.sustain_share * res["job-p2"]["rate"]
-    res["sustained"] = paced_job(pool, rate, s)
+    drained = res[DEFAULT_JOB]["rate"]
+    res["sustained"] = paced_job(pool, s.sustain_share * drained, s)
     if not res["sustained"]["flat"]:
-        res["sustained"] = paced_job(pool, 0.7 * res["job-p2"]["rate"], s, "sustain-retry")
+        res["sustained"] = paced_job(pool, 0.7 * drained, s, "sustain-retry")
     return res

@@ -35,7 +35,11 @@ class JobConfig:
         "", "If set, start reading the events topic at these offsets (overrides the above), "
             "as 'partition:0,offset:42;partition:1,offset:7'.")
     bounded: bool = env_field(False, "Stop at the offsets current at start (demos, replays, tests).")
-    parallelism: int = env_field(2, "Default operator parallelism.")
+    parallelism: int = env_field(
+        0, "Operator parallelism; 0 = auto: 1 on the embedded mini-cluster, whose one JVM runs all the "
+           "job's Python under one interpreter lock, so a second subtask only contends for it (1.2-1.3x "
+           "slower, BENCHMARKS.md); on a cluster (flink run), the cluster's parallelism.default (the "
+           "local session cluster's: its slots, one TaskManager per core).")
     python_executable: str = env_field(sys.executable, "Interpreter of the Python workers.")
     jars_dir: str = env_field(str(ROOT / ".jars" / "flink"), "Folder of the Flink connector jars.")
     delivery: str = env_field("at-least-once", "Kafka sink guarantee: at-least-once or exactly-once.")

@@ -32,7 +32,8 @@ def flink_configuration(cfg: JobConfig) -> Configuration:
     conf.set_string("python.client.executable", cfg.python_executable)
     conf.set_string("python.pythonpath", _python_path())
     conf.set_string("pipeline.name", cfg.job_name)
-    conf.set_string("parallelism.default", str(cfg.parallelism))
+    if cfg.parallelism > 0:
+        conf.set_string("parallelism.default", str(cfg.parallelism))
     conf.set_string("pipeline.jars", ";".join(cfg.connector_jars()))
     conf.set_string("taskmanager.memory.managed.fraction", "0.1")
     conf.set_string("execution.buffer-timeout.interval", f"{cfg.buffer_timeout_ms} ms")
@@ -48,6 +49,21 @@ def checkpoint_uri(location: str) -> str:
     return Path(location).expanduser().resolve().as_uri()
 
 
+def resolved_parallelism(configured: int, cluster: bool) -> int | None:
+    """The parallelism to set: the configured one; else (auto, 0) 1 on the embedded mini-cluster,
+    where more subtasks only contend for one interpreter lock, and None on a cluster, whose own
+    ``parallelism.default`` then applies."""
+    if configured > 0:
+        return configured
+    return None if cluster else 1
+
+
+def on_cluster(env: StreamExecutionEnvironment) -> bool:
+    """True when the job was submitted to a cluster (``flink run``), False on the embedded mini-cluster."""
+    j_env = env._j_stream_execution_environment  # noqa: SLF001 (no public accessor)
+    return str(j_env.getClass().getSimpleName()) != "LocalStreamEnvironment"
+
+
 def create_env(cfg: JobConfig, overrides: Mapping[str, str] | None = None,
                ) -> tuple[StreamExecutionEnvironment, StreamTableEnvironment]:
     """Stream + table environments configured for ``cfg`` (mini-cluster when run locally);
@@ -57,7 +73,9 @@ def create_env(cfg: JobConfig, overrides: Mapping[str, str] | None = None,
     for key, value in (overrides or {}).items():
         conf.set_string(key, value)
     env = StreamExecutionEnvironment.get_execution_environment(conf)
-    env.set_parallelism(cfg.parallelism)
+    parallelism = resolved_parallelism(cfg.parallelism, on_cluster(env))
+    if parallelism is not None:
+        env.set_parallelism(parallelism)
     if cfg.delivery == "exactly-once" or cfg.checkpoint_interval_ms > 0:
         env.enable_checkpointing(cfg.checkpoint_interval_ms, CheckpointingMode.EXACTLY_ONCE)
     t_env = StreamTableEnvironment.create(env)

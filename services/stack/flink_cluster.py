@@ -33,11 +33,14 @@ def _java17_opts() -> str:
     return ""
 
 
-def job_parallelism() -> int:
-    """The job's parallelism (``SP_JOB_PARALLELISM``): the cluster's default, and what its slots must hold."""
+def job_parallelism(cfg: StackConfig) -> int:
+    """The cluster's default parallelism, which its slots must hold: ``SP_JOB_PARALLELISM`` when
+    set (> 0), else one subtask per slot (``taskmanagers(cfg)`` x ``cfg.flink_slots``), which a
+    job on auto parallelism takes (one interpreter lock per TaskManager)."""
     from pipelines.config import load_job_config
 
-    return load_job_config().parallelism
+    configured = load_job_config().parallelism
+    return configured if configured > 0 else taskmanagers(cfg) * max(cfg.flink_slots, 1)
 
 
 def taskmanagers(cfg: StackConfig) -> int:
@@ -48,7 +51,7 @@ def taskmanagers(cfg: StackConfig) -> int:
 def write_conf(cfg: StackConfig, rest_port: int, slots: int | None = None) -> Path:
     """The cluster's configuration folder: ``taskmanagers(cfg)`` workers with ``slots`` each (by
     default ``cfg.flink_slots``, raised until all of them hold a job at the default parallelism)."""
-    workers, parallelism = taskmanagers(cfg), job_parallelism()
+    workers, parallelism = taskmanagers(cfg), job_parallelism(cfg)
     slots = slots if slots is not None else max(cfg.flink_slots, -(-parallelism // workers))
     conf = Path(cfg.state_dir) / f"flink-{rest_port}" / "conf"
     conf.mkdir(parents=True, exist_ok=True)

@@ -36,3 +36,11 @@ def test_slots_follow_the_jobs_parallelism_from_the_environment(tmp_path: Path, 
     conf = flink_cluster.write_conf(load(state_dir=str(tmp_path), flink_taskmanagers=2), 18181)
     assert settings(conf)["parallelism.default"] == "5"
     assert int(settings(conf)["taskmanager.numberOfTaskSlots"]) * 2 >= 5
+
+
+def test_auto_parallelism_takes_every_slot_of_the_cluster(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.delenv("SP_JOB_PARALLELISM", raising=False)
+    monkeypatch.setattr(flink_cluster.os, "cpu_count", lambda: 3)
+    conf = flink_cluster.write_conf(load(state_dir=str(tmp_path)), 18181)
+    assert settings(conf)["parallelism.default"] == "3"
+    assert settings(conf)["taskmanager.numberOfTaskSlots"] == "1"
