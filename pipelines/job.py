@@ -4,6 +4,8 @@
          -> [by device] dedup, lateness, identity (controls pass through)
          -> [by user] trigger engine -> clean events, dead letters, triggers, erasure.done; Redis
 
+(each [by ...] an exchange by key; at parallelism 1 none: the stages chain into one task)
+
 ``build(env, cfg, source, sink)`` wires the operators between a source of raw rows and a sink
 of the routed output stream (split among the Kafka topics on the Java side), so tests plug in
 ``from_collection`` / ``execute_and_collect`` and production plugs in Kafka (``run``). Stateful
@@ -20,7 +22,8 @@ from typing import Any
 
 from pyflink.common import Duration, WatermarkStrategy
 from pyflink.common.watermark_strategy import TimestampAssigner
-from pyflink.datastream import DataStream, StreamExecutionEnvironment
+from pyflink.datastream import DataStream, KeyedStream, StreamExecutionEnvironment
+from pyflink.java_gateway import get_gateway
 
 from pipelines.config import JobConfig, load_job_config
 from udfs.cache import CacheConfig
@@ -77,14 +80,16 @@ def build(env: StreamExecutionEnvironment, cfg: JobConfig, source: DataStream, s
               "erase": cfg.erasure_topic}
     # Each Python operator below has one consumer, so PyFlink chains it with the key selector
     # after it: an event crosses between Java and Python three times (decode, dedup, engine).
+    # At parallelism 1 the keyed stages are chained too (``keyed``): one task, one thread.
     decoded = source.process(IngestFunction(st.ingest, topics)).name("decode-validate").uid("ingest")
     timed = decoded if source_timed else decoded.assign_timestamps_and_watermarks(
         watermarks(st.ingest, RecordTimeAssigner())).name("time")
     # (kind, device | user key | "", payload): events and device erasures by device, the rest passes
-    identity = (timed.key_by(_key).process(IdentityDedupFunction(st.ingest))
+    single = env.get_parallelism() == 1
+    identity = (keyed(timed, single).process(IdentityDedupFunction(st.ingest))
                 .name("dedup-identity").uid("dedup"))  # (kind, user key, payload)
     engine = EngineFunction(st.engine, st.cache, cfg.redis_url or None, cfg.mode == "live", scorer, use_model)
-    routed = (identity.key_by(_key).process(engine, output_type=ROUTED_OUT)
+    routed = (keyed(identity, single).process(engine, output_type=ROUTED_OUT)
               .name("triggers").uid("engine"))  # Row(t: route, k, v)
     outputs = Outputs(routed=routed)
     sink(outputs)
@@ -93,6 +98,23 @@ def build(env: StreamExecutionEnvironment, cfg: JobConfig, source: DataStream, s
 
 def _key(value: tuple) -> str:
     return str(value[1])
+
+
+def keyed(stream: DataStream, single: bool) -> KeyedStream:
+    """``stream`` keyed by its records' key. With one subtask every key is already local, so the
+    keyed stream is the same records, not exchanged (Flink's ``reinterpretAsKeyedStream``): the
+    stages chain into one task, whose one thread runs all the job's Python, instead of three
+    threads handing one interpreter lock to each other on every call between Java and Python."""
+    by_key = stream.key_by(_key)
+    if not single:
+        return by_key
+    jvm = get_gateway().jvm
+    j_keyed = by_key._j_data_stream  # noqa: SLF001 (PyFlink has no reinterpret_as_keyed_stream)
+    with_key = jvm.org.apache.flink.streaming.api.datastream.DataStream(
+        j_keyed.getExecutionEnvironment(), j_keyed.getTransformation().getInputs().get(0))  # Row(key, value)
+    j_local = jvm.org.apache.flink.streaming.api.datastream.DataStreamUtils.reinterpretAsKeyedStream(
+        with_key, j_keyed.getKeySelector(), j_keyed.getKeyType())
+    return KeyedStream(j_local, by_key._original_data_type_info, stream)  # noqa: SLF001
 
 
 def kafka_sink_for(t_env: Any, cfg: JobConfig) -> Sink:

@@ -1,5 +1,7 @@
 """The job live (unbounded, wall-clock deadlines) on the real broker and Redis: an abandoned cart
-fires on an idle stream within a second of its window, and an erasure reaches every store."""
+fires on an idle stream within a second of its window, and an erasure reaches every store.
+The job runs at its default parallelism (1 here: its stages chained into one task, no exchange
+between them); the other Kafka tests run it at parallelism 2, with the exchanges."""
 from __future__ import annotations
 
 import time
@@ -27,7 +29,7 @@ def live(kafka: Any, redis_url: str) -> Iterator[dict[str, Any]]:
         "events_topic", "clean_topic", "dlq_topic", "triggers_topic", "profiles_topic", "consent_topic",
         "erasure_topic", "erasure_done_topic")}
     cfg = load_job_config(bootstrap_servers=kafka.bootstrap, group_id=f"live-{uuid.uuid4().hex[:8]}",
-                          starting_offsets="earliest", parallelism=2, checkpoint_interval_ms=5_000,
+                          starting_offsets="earliest", checkpoint_interval_ms=5_000,
                           redis_url=redis_url, mode="live", **topics)
     stages = job.Stages.from_env()
     stages = replace(stages, engine=replace(stages.engine, abandon_window_ms=WINDOW_MS, holdout_pct=0.0,
