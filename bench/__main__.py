@@ -34,7 +34,7 @@ def pool(s: Settings) -> str:
     return ensure_pool(s.events)
 
 
-def section(name: str, s: Settings, before: str = "HEAD~1") -> Any:
+def section(name: str, s: Settings, before: str = "HEAD~1", parallelism: int = 1) -> Any:
     from bench import cluster, compare, latency, profile, scoring, serving, state, throughput
 
     runners: dict[str, Callable[[], Any]] = {
@@ -45,7 +45,7 @@ def section(name: str, s: Settings, before: str = "HEAD~1") -> Any:
         "profile": lambda: profile.run(s, pool(s), sustained_rate(s)),
         "state": lambda: state.run(s),
         "serving": lambda: serving.run(s.serving_rps, s.serving_s),
-        "compare": lambda: compare.run(s, before),
+        "compare": lambda: compare.run(s, before, parallelism),
     }
     return runners[name]()
 
@@ -61,6 +61,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="smoke run of seconds (numbers mean nothing)")
     parser.add_argument("--events", type=int, help="records preloaded for the drain measurements")
     parser.add_argument("--before", default="HEAD~1", help="compare: the git ref whose job is 'before'")
+    parser.add_argument("--parallelism", type=int, default=1,
+                        help="compare: the jobs' parallelism (1, the job's own on the embedded mini-cluster)")
     args = parser.parse_args(argv)
     if args.command == "down":
         stack.down()
@@ -75,7 +77,8 @@ def main(argv: list[str] | None = None) -> int:
         report.save(run_key, meta, {})
         for name in ORDER if args.command == "all" else (args.command,):
             started = time.time()
-            report.save(name, section(name, s, args.before), {"seconds": time.time() - started, "at": time.ctime()})
+            result = section(name, s, args.before, args.parallelism)
+            report.save(name, result, {"seconds": time.time() - started, "at": time.ctime()})
             report.write(report.load())
         meta.update(finished=time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime()),
                     load_end=" ".join(f"{x:.2f}" for x in os.getloadavg()))

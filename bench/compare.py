@@ -33,16 +33,18 @@ def worktree(ref: str) -> tuple[Path, str]:
     return path, commit
 
 
-def run(s: Settings, before: str) -> dict[str, Any]:
-    """Alternating drains of the job at ``before`` and of the working tree; rates and CPU."""
+def run(s: Settings, before: str, parallelism: int = 1) -> dict[str, Any]:
+    """Alternating drains of the job at ``before`` and of the working tree, both at ``parallelism``
+    (by default 1, the job's own on the embedded mini-cluster); rates and CPU."""
     old_root, old_commit = worktree(before)
     new_commit = _git("rev-parse", "--short", "HEAD") + ("+dirty" if _git("status", "--porcelain") else "")
     topic, _ = preload(ensure_pool(s.events), s.events)
     runs: dict[str, list[dict[str, Any]]] = {"before": [], "after": []}
     for i in range(ROUNDS):
         for side, root in (("before", old_root), ("after", ROOT)):
-            runs[side].append(drain(f"{side}-{i + 1}", "job", topic, s.events, s, 2, True, root=root))
-    out: dict[str, Any] = {"before_commit": old_commit, "after_commit": new_commit}
+            runs[side].append(drain(f"{side}-{i + 1}", "job", topic, s.events, s, parallelism, True,
+                                      root=root))
+    out: dict[str, Any] = {"before_commit": old_commit, "after_commit": new_commit, "parallelism": parallelism}
     for side, results in runs.items():
         out[side] = {"rates": [r["rate"] for r in results], "rate": statistics.median(r["rate"] for r in results),
                      "cpu_us_per_record": statistics.median(r["cpu_us_per_record"] for r in results)}

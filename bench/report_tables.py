@@ -181,6 +181,6 @@ def compare(r: dict[str, Any]) -> str:
     run = r.get("compare_run", {})
     when = f"started {run.get('started', '?')}, finished {run.get('finished', '?')}"
     return (f"## Before and after (`{run.get('command', 'python -m bench compare')}`, {when}; whole job, "
-            "parallelism 2, model; drains alternated)\n\n"
+            f"parallelism {c.get('parallelism', 2)}, model; drains alternated)\n\n"
             + _table(["job", "drains (records/s)", "median records/s", "CPU us/record"], rows)
             + f"\nRatio after/before: {_f(c['ratio'], 2)}\n")
