@@ -23,7 +23,18 @@ def header(r: dict[str, Any]) -> str:
     settings = ", ".join(f"{k}={v}" for k, v in run.get("settings", {}).items())
     return (f"## Run\n\nCommand: `{run.get('command')}` (started {run.get('started')}, finished "
             f"{run.get('finished', '-')}; load average at the end {run.get('load_end', '-')}).\n\n"
-            f"Settings: {settings}\n\n" + _table(["machine / version", "value"], kv))
+            f"Settings: {settings}\n\n" + _table(["machine / version", "value"], kv) + sections(r))
+
+
+def sections(r: dict[str, Any]) -> str:
+    """When each section was last measured, and on which commit (sections can come from
+    different commands, e.g. ``bench all`` and a later ``bench throughput``)."""
+    meta = {k: v for k, v in r.get("meta", {}).items() if k not in ("run", "compare_run") and "at" in v}
+    if not meta:
+        return ""
+    rows = [[name, str(m["at"]), _f(m.get("seconds", 0) / 60, 1), str(m.get("commit", "-"))]
+            for name, m in sorted(meta.items(), key=lambda kv: kv[0])]
+    return "\n" + _table(["section", "finished", "minutes", "commit"], rows)
 
 
 def _verdict(ok: bool | None) -> str:
