@@ -57,7 +57,7 @@ def commit() -> str:
     def git(*args: str) -> str:
         return subprocess.run(["git", *args], capture_output=True, text=True).stdout.strip()
 
-    dirty = git("status", "--porcelain", "--", ".", ":!BENCHMARKS.md")  # the bench writes BENCHMARKS.md
+    dirty = git("status", "--porcelain", "--", ".", ":!*.md")  # documents, BENCHMARKS.md included, are not code
     return git("rev-parse", "--short", "HEAD") + ("+dirty" if dirty else "")
 
 
