@@ -27,6 +27,7 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
+from bench.sampling import draining_job, measured, share_table
 from bench.settings import state_path
 
 WINDOW_S = 10
@@ -111,40 +112,24 @@ def ensure_agent() -> Path:
 
 
 def profile(parallelism: int, seconds: int, warmup: int, events: int) -> dict[str, Any]:
-    from bench import stack
-    from bench.jobrun import FlinkRun
-    from bench.throughput import ensure_pool, job_spec, preload
-
     lib = ensure_agent()
-    stack.up()
-    topic, _ = preload(ensure_pool(events), events)
-    run = stack.run_name(f"javaprof-p{parallelism}")
-    cfg = stack.job_config(run, events_topic=topic, parallelism=parallelism, checkpoint_interval_ms=10_000)
     out = state_path(f"javaprof-p{parallelism}")
     out.mkdir(parents=True, exist_ok=True)
     for old in out.glob("*.txt"):
         old.unlink()
     agent = (f"-agentpath:{lib}=start,event=itimer,interval=10ms,cstack=vm,loop={WINDOW_S}s,"
              f"file={out}/%t.txt,collapsed")
-    with FlinkRun(run, job_spec("job", cfg, cfg.clean_topic), env={"JAVA_TOOL_OPTIONS": agent}) as job:
-        job.wait_running()
-        probe = stack.OffsetProbe(cfg.clean_topic)
-        while probe.count() < 5_000:  # past start-up
-            time.sleep(1)
-        time.sleep(warmup)
-        before, start, wall = probe.count(), time.monotonic(), time.time()
+    env = {"JAVA_TOOL_OPTIONS": agent}
+    with draining_job("javaprof", parallelism, events, env, warmup) as (_, probe), measured(probe) as span:
         time.sleep(seconds)
-        rate = (probe.count() - before) / (time.monotonic() - start)
-        end = time.time()
-        probe.close()
-    used = windows_within(list(out.glob("*.txt")), wall, end)
+    used = windows_within(list(out.glob("*.txt")), span.start, span.end)
     lines = [line for f in used for line in f.read_text().splitlines()]
-    return {"parallelism": parallelism, "rate": rate, "windows": len(used), **summarize(lines)}
+    return {"parallelism": parallelism, "rate": span.rate, "windows": len(used), **summarize(lines)}
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.javaprof", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--parallelism", type=int, default=2)
+    parser.add_argument("--parallelism", type=int, default=1, help="1: the job's own on the embedded mini-cluster")
     parser.add_argument("--seconds", type=int, default=40)
     parser.add_argument("--warmup", type=int, default=30)
     parser.add_argument("--events", type=int, default=200_000)
@@ -152,10 +137,8 @@ def main(argv: list[str] | None = None) -> int:
     r = profile(args.parallelism, args.seconds, args.warmup, args.events)
     print(f"parallelism {r['parallelism']}: {r['rate']:,.0f} events/s while sampling, {r['samples']:,} samples "
           f"(10 ms of CPU each) in {r['windows']} windows of {WINDOW_S} s")
-    print("| cost | share of the JVM's CPU |\n|---|---|")
-    print("\n".join(f"| {name} | {share:.1f}% |" for name, share in r["categories"]))
-    print("| leaf frame | share |\n|---|---|")
-    print("\n".join(f"| `{name}` | {share:.1f}% |" for name, share in r["leaf"]))
+    print(share_table("cost (of the JVM's CPU)", r["categories"]))
+    print(share_table("leaf frame", r["leaf"], code=True))
     return 0
 
 

@@ -15,10 +15,10 @@ import argparse
 import collections
 import subprocess
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
+from bench.sampling import draining_job, measured, share_table
 from bench.settings import state_path
 
 STAGES = {"decode-validate": "IngestFunction.process_element",
@@ -59,43 +59,26 @@ def ensure_pyspy() -> Path:
 
 
 def profile(parallelism: int, seconds: int, events: int) -> dict[str, Any]:
-    from bench import stack
-    from bench.jobrun import FlinkRun
-    from bench.throughput import ensure_pool, job_spec, preload
-
     exe = ensure_pyspy()
-    stack.up()
-    topic, _ = preload(ensure_pool(events), events)
-    run = stack.run_name(f"pyspy-p{parallelism}")
-    cfg = stack.job_config(run, events_topic=topic, parallelism=parallelism, checkpoint_interval_ms=10_000)
     raw = state_path(f"pyspy-p{parallelism}.txt")
-    with FlinkRun(run, job_spec("job", cfg, cfg.clean_topic)) as job:
-        job.wait_running()
-        probe = stack.OffsetProbe(cfg.clean_topic)
-        while probe.count() < 5_000:  # past start-up
-            time.sleep(1)
-        before, start = probe.count(), time.monotonic()
+    with draining_job("pyspy", parallelism, events) as (job, probe), measured(probe) as span:
         subprocess.run([str(exe), "record", "--pid", str(job.jvm_pid()), "--duration", str(seconds), "--rate", "100",
                         "--format", "raw", "--nonblocking", "--output", str(raw)], check=True,
                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        rate = (probe.count() - before) / (time.monotonic() - start)
-        probe.close()
-    return {"parallelism": parallelism, "rate": rate, **summarize(raw.read_text().splitlines())}
+    return {"parallelism": parallelism, "rate": span.rate, **summarize(raw.read_text().splitlines())}
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.pyspy", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--parallelism", type=int, default=2)
+    parser.add_argument("--parallelism", type=int, default=1, help="1: the job's own on the embedded mini-cluster")
     parser.add_argument("--seconds", type=int, default=40)
     parser.add_argument("--events", type=int, default=120_000)
     args = parser.parse_args(argv)
     r = profile(args.parallelism, args.seconds, args.events)
     print(f"parallelism {r['parallelism']}: {r['rate']:,.0f} events/s while sampling, {r['samples']:,} samples, "
           f"{r['java_pct']:.1f}% in Java (no Python frame)")
-    print("| stage (cumulative) | share of samples |\n|---|---|")
-    print("\n".join(f"| {name} | {share:.1f}% |" for name, share in r["stages"]))
-    print("| leaf function | share of samples |\n|---|---|")
-    print("\n".join(f"| `{name}` | {share:.1f}% |" for name, share in r["leaf"]))
+    print(share_table("stage (cumulative, of samples)", r["stages"]))
+    print(share_table("leaf function", r["leaf"], code=True))
     return 0
 
 
