@@ -18,12 +18,14 @@ from typing import Any
 import pytest
 from aiohttp import web
 from kafka import KafkaProducer
+from kafka.admin import NewTopic
 
 from services.delivery.claims import read_journal
 from services.delivery.config import DeliveryConfig, EmailConfig, WebhookConfig, load
 from services.delivery.render import TRIGGER_HEADER
 from services.delivery.service import email_delivery, redis_client, serve, webhook_delivery
 from services.delivery.smtp_sink import SmtpSink
+from services.stack.topics import ensure_topics
 from tests.unit.delivery_samples import abandoned_cart, browse_offer, ui_hint
 from udfs.avro_codec import registry
 
@@ -241,3 +243,17 @@ def test_the_sink_says_why_it_cannot_listen(tmp_path: Path) -> None:
         taken = SmtpSink(tmp_path / "b", port=first.port)
         with pytest.raises(RuntimeError, match=f"cannot listen on 127.0.0.1:{first.port}"):
             taken.start()
+
+
+def test_a_service_started_before_its_topic_exists_picks_it_up_within_seconds(
+        kafka: Any, redis_url: str, redis_client: Any, tmp_path: Path) -> None:
+    name = f"triggers-late-{uuid.uuid4().hex[:8]}"
+    cart = abandoned_cart("u-late")
+    with SmtpSink(tmp_path / "mail") as sink:
+        cfg, _ = configs(kafka, redis_url, name, sink.port)
+        with running(cfg, "email", email_delivery):
+            time.sleep(3.0)  # the group has formed with no partition of the topic to assign
+            ensure_topics(kafka.bootstrap, [NewTopic(name, 2, 1)])
+            kafka.produce(name, [registry().encode("trigger", cart)], [b"u-late"])
+            wait_for(lambda: len(journal(redis_client, "email")) >= 1, "the trigger of a topic created late", 30)
+    assert len(sink.messages()) == 1
