@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from bench.settings import DEFAULT_JOB, PYTHON_PASSTHROUGHS
+
 NOT_RUN = "not measured yet"
 
 
@@ -79,8 +81,8 @@ def budgets(r: dict[str, Any]) -> str:
 def job_against_passthrough(t: dict[str, Any]) -> tuple[float, float]:
     """(the job's drain at its default parallelism, the faster Python passthrough drain): the
     budget's ratio compares the job as it runs with the best the plumbing reached."""
-    job = t.get("job-p1", t.get("job-p2", {})).get("rate", 0.0)
-    refs = [t[k]["rate"] for k in ("passthrough-python", "passthrough-python-p1") if k in t]
+    job = t.get(DEFAULT_JOB, t.get("job-p2", {})).get("rate", 0.0)
+    refs = [t[k]["rate"] for k in PYTHON_PASSTHROUGHS if k in t]
     return job, max(refs, default=1.0)
 
 

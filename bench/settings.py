@@ -15,6 +15,11 @@ STATE = ROOT / ".state" / "bench"
 RESULTS = STATE / "results.json"
 BENCHMARKS_MD = ROOT / "BENCHMARKS.md"
 REST_PORT = 8292
+DEFAULT_JOB = "job-p1"
+"""The drain of the job as it runs by default on the embedded mini-cluster (auto parallelism: 1,
+``pipelines.flink_env.resolved_parallelism``); the sustained run and the budgets use it."""
+PYTHON_PASSTHROUGHS = ("passthrough-python", "passthrough-python-p1")
+"""The Python passthrough drains (parallelism 2 and 1); the ratio budget takes the faster."""
 
 
 @dataclass(frozen=True)

@@ -27,7 +27,7 @@ from bench import stack
 from bench.jobrun import FlinkRun
 from bench.measure import Series, finish, loadgen, sample, wait_for
 from bench.model import build_export
-from bench.settings import ROOT, Settings, state_path
+from bench.settings import DEFAULT_JOB, ROOT, Settings, state_path
 
 DRAINS = (("passthrough-java", "passthrough-java", 2, False, ""),
           ("passthrough-python", "passthrough-python", 2, False, ""),
@@ -36,10 +36,6 @@ DRAINS = (("passthrough-java", "passthrough-java", 2, False, ""),
           ("job-p2", "job", 2, True, ""), ("job-p1", "job", 1, True, ""), ("job-p2-rules", "job", 2, False, ""),
           ("job-p2-process-mode", "job", 2, True, "process"))
 """(label, kind, parallelism, with the model, Python execution mode if not thread) of each drain."""
-DEFAULT_JOB = "job-p1"
-"""The drain of the job as it runs by default on the embedded mini-cluster (auto parallelism: 1,
-``pipelines.flink_env.resolved_parallelism``); the sustained run and the budgets use it."""
-PASSTHROUGHS = ("passthrough-python", "passthrough-python-p1")
 
 
 def ensure_pool(events: int) -> str:
