@@ -50,17 +50,6 @@ def section(name: str, s: Settings, before: str = "HEAD~1", parallelism: int = 1
     return runners[name]()
 
 
-def commit() -> str:
-    """The measured commit, "+dirty" when the working tree differs from it."""
-    import subprocess
-
-    def git(*args: str) -> str:
-        return subprocess.run(["git", *args], capture_output=True, text=True).stdout.strip()
-
-    dirty = git("status", "--porcelain", "--", ".", ":!*.md")  # documents, BENCHMARKS.md included, are not code
-    return git("rev-parse", "--short", "HEAD") + ("+dirty" if dirty else "")
-
-
 def run_meta(command: str, s: Settings) -> dict[str, Any]:
     return {"command": command, "started": time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime()),
             "machine": report.machine(), "versions": report.versions(), "settings": dataclasses.asdict(s)}
@@ -89,7 +78,7 @@ def main(argv: list[str] | None = None) -> int:
         for name in ORDER if args.command == "all" else (args.command,):
             started = time.time()
             result = section(name, s, args.before, args.parallelism)
-            report.save(name, result, {"seconds": time.time() - started, "at": time.ctime(), "commit": commit()})
+            report.save(name, result, {"seconds": time.time() - started, "at": time.ctime(), "commit": report.commit()})
             report.write(report.load())
         meta.update(finished=time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime()),
                     load_end=" ".join(f"{x:.2f}" for x in os.getloadavg()))

@@ -14,6 +14,7 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
+from bench import report
 from bench.settings import ROOT, Settings, state_path
 from bench.throughput import drain, ensure_pool, preload
 
@@ -37,7 +38,7 @@ def run(s: Settings, before: str, parallelism: int = 1) -> dict[str, Any]:
     """Alternating drains of the job at ``before`` and of the working tree, both at ``parallelism``
     (by default 1, the job's own on the embedded mini-cluster); rates and CPU."""
     old_root, old_commit = worktree(before)
-    new_commit = _git("rev-parse", "--short", "HEAD") + ("+dirty" if _git("status", "--porcelain") else "")
+    new_commit = report.commit()
     topic, _ = preload(ensure_pool(s.events), s.events)
     runs: dict[str, list[dict[str, Any]]] = {"before": [], "after": []}
     for i in range(ROUNDS):

@@ -41,6 +41,16 @@ def _run(argv: list[str]) -> str:
         return "?"
 
 
+def commit() -> str:
+    """The measured commit, "+dirty" when code in the working tree differs from it (documents,
+    BENCHMARKS.md included, do not count)."""
+    def git(*args: str) -> str:
+        return subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True).stdout.strip()
+
+    dirty = git("status", "--porcelain", "--", ".", ":!*.md")
+    return git("rev-parse", "--short", "HEAD") + ("+dirty" if dirty else "")
+
+
 def machine() -> dict[str, str]:
     cpu = next((ln.split(":", 1)[1].strip() for ln in Path("/proc/cpuinfo").read_text().splitlines()
                 if ln.startswith("model name")), "?")
