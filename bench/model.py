@@ -9,6 +9,7 @@ registry being set up.
 """
 from __future__ import annotations
 
+import json
 from collections import defaultdict
 from pathlib import Path
 from typing import Any
@@ -54,9 +55,11 @@ def export_dir() -> Path:
 
 
 def build_export() -> Path:
-    """Export the bench model (once; reused when present); returns the export directory."""
+    """Export the bench model (once; reused when present and exported with the graph's ranking);
+    returns the export directory."""
     out = export_dir()
-    if (out / "model.json").exists():
+    meta = out / "model.json"
+    if meta.exists() and "ranking_k" in json.loads(meta.read_text()):
         return out
     out.mkdir(parents=True, exist_ok=True)
     sessions = pool_sessions()

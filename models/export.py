@@ -2,7 +2,9 @@
 
     python -m models.export --checkpoint OUT/model.pt [--out OUT] [--data FILE [--format F]]
 
-Writes ``model.onnx`` (TorchScript exporter, opset 17, dynamic batch and sequence axes),
+Writes ``model.onnx`` (TorchScript exporter, opset 17, dynamic batch and sequence axes, plus
+the ranking outputs: the best ``RANKING_K`` item rows by a TopK node, so serving need not rank
+the whole vocabulary's logits in numpy),
 ``model.int8.onnx`` (ONNX Runtime dynamic quantization of the weights, when available) and
 ``model.json``: model config, feature spec (vocabularies), input/output names, variants, the
 preferred variant, parity and latency numbers. Parity: torch and ONNX Runtime must agree within
@@ -23,17 +25,19 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import onnx
 import onnxruntime as ort
 import torch
 
 from models.adapters import OnnxSessionModel, TorchSessionModel, load_session_model
 from models.model import SessionTransformer, load_checkpoint
-from udfs.session_features import INPUT_NAMES, OUTPUT_NAMES, FeatureSpec, Featurizer
-from udfs.session_scorer import LoadedModel
+from udfs.session_features import INPUT_NAMES, OOV, OUTPUT_NAMES, RANKING_NAMES, FeatureSpec, Featurizer
+from udfs.session_scorer import LoadedModel, top_items
 
 __all__ = ["export_checkpoint", "load_session_model"]
 Steps = Sequence[Mapping[str, Any]]
 OPSET = 17
+RANKING_K = 20  # item rows the graph ranks; a scorer asking for more ranks the logits itself
 
 
 def export_onnx(model: SessionTransformer, featurizer: Featurizer, path: Path) -> None:
@@ -45,6 +49,31 @@ def export_onnx(model: SessionTransformer, featurizer: Featurizer, path: Path) -
         torch.onnx.export(model.eval(), tuple(torch.from_numpy(example[k]) for k in INPUT_NAMES), str(path),
                           input_names=list(INPUT_NAMES), output_names=list(OUTPUT_NAMES),
                           dynamic_axes=axes, opset_version=OPSET, dynamo=False)
+    add_ranking(path, ranking_k(featurizer.spec))
+
+
+def ranking_k(spec: FeatureSpec) -> int:
+    """How many item rows the graph ranks: ``RANKING_K``, or every item of a smaller vocabulary."""
+    return min(RANKING_K, spec.n_items - OOV - 1)
+
+
+def add_ranking(path: Path, k: int) -> None:
+    """Append Slice -> TopK -> Add to the logits: the ``k`` best item rows past padding and OOV,
+    best first (ties: the lower row first, as a stable sort), as outputs ``RANKING_NAMES``."""
+    graph = onnx.load(str(path))
+    const = {"rank_start": OOV + 1, "rank_end": 2**62, "rank_axis": 1, "rank_k": k}
+    graph.graph.initializer.extend(
+        onnx.helper.make_tensor(name, onnx.TensorProto.INT64, [1], [v]) for name, v in const.items())
+    rows, logits = RANKING_NAMES
+    graph.graph.node.extend([
+        onnx.helper.make_node("Slice", [OUTPUT_NAMES[0], "rank_start", "rank_end", "rank_axis"], ["rank_items"]),
+        onnx.helper.make_node("TopK", ["rank_items", "rank_k"], [logits, "rank_index"], axis=1, largest=1, sorted=1),
+        onnx.helper.make_node("Add", ["rank_index", "rank_start"], [rows])])  # (B, k) item-table rows
+    graph.graph.output.extend([
+        onnx.helper.make_tensor_value_info(rows, onnx.TensorProto.INT64, ["batch", k]),
+        onnx.helper.make_tensor_value_info(logits, onnx.TensorProto.FLOAT, ["batch", k])])
+    onnx.checker.check_model(graph)
+    onnx.save(graph, str(path))
 
 
 def random_sessions(spec: FeatureSpec, n: int, seed: int) -> list[list[dict[str, Any]]]:
@@ -80,6 +109,17 @@ def parity(torch_model: TorchSessionModel, onnx_model: OnnxSessionModel, session
         diffs["batched_logits"] = max(diffs["batched_logits"], float(np.abs(tl - ol).max()))
         diffs["batched_intent"] = max(diffs["batched_intent"], float(np.abs(ti - oi).max()))
     return diffs
+
+
+def ranking_mismatches(model: LoadedModel, sessions: Sequence[Steps]) -> int:
+    """Sessions whose graph-ranked items differ from ranking the same run's logits in numpy."""
+    bad = 0
+    for i in range(0, len(sessions), 64):
+        chunk = sessions[i:i + 64]
+        logits, _ = model.run(chunk)  # (B, V)
+        ranked, _ = model.recommend(chunk, model.ranking_k)
+        bad += sum(a != b for a, b in zip(ranked, top_items(logits, model.featurizer, model.ranking_k), strict=True))
+    return bad
 
 
 def latency_ms(model: OnnxSessionModel | TorchSessionModel, sessions: Sequence[Steps], rounds: int = 3,
@@ -143,7 +183,8 @@ def export_checkpoint(checkpoint: str | Path, out: str | Path, real_sessions: Se
     info: dict[str, Any] = {"format": "shoppulse-session-model", "format_version": 1, "opset": OPSET,
                             "model_config": model.cfg.to_dict(), "feature_spec": featurizer.spec.to_dict(),
                             "intent_trained": bool(meta.get("intent_trained", True)),
-                            "inputs": list(INPUT_NAMES), "outputs": list(OUTPUT_NAMES),
+                            "inputs": list(INPUT_NAMES), "outputs": [*OUTPUT_NAMES, *RANKING_NAMES],
+                            "ranking_k": ranking_k(featurizer.spec),
                             "variants": {"fp32": "model.onnx"}, "preferred": "fp32",
                             "train": meta.get("train", {}), "exported_at": time.time(),
                             "torch": torch.__version__, "onnxruntime": ort.__version__}
@@ -154,6 +195,9 @@ def export_checkpoint(checkpoint: str | Path, out: str | Path, real_sessions: Se
     worst = max(v for k, v in info["parity"].items() if k.endswith(("_logits", "_intent")))
     if worst > tol:
         raise ValueError(f"ONNX parity failed: max abs difference {worst:.3g} > {tol:g} ({info['parity']})")
+    info["parity"]["ranking_mismatches"] = bad = ranking_mismatches(fp32.loaded, sessions)
+    if bad:
+        raise ValueError(f"the graph's ranking differs from its logits' ranking on {bad} sessions")
     info["latency_ms"] = {"fp32": latency_ms(fp32, sessions[:100]),
                           "torch_eager": latency_ms(TorchSessionModel(model, featurizer), sessions[:100])}
     info["quantization"] = _int8_variant(out, fp32, sessions, info["latency_ms"]["fp32"]["p50"], prefer_int8)

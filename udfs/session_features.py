@@ -33,6 +33,9 @@ PAD, OOV = 0, 1
 FEATURES = ("items", "event_types", "gaps", "prices", "categories")
 INPUT_NAMES = (*FEATURES, "mask")
 OUTPUT_NAMES = ("next_item_logits", "purchase_intent")
+# The exporter's ranking outputs: the best item-table rows (B, K), best first, padding and OOV
+# never among them, and their logits (B, K); K is model.json's "ranking_k".
+RANKING_NAMES = ("top_item_rows", "top_item_logits")
 _SCHEMA = Path(__file__).resolve().parent.parent / "avro_schemas" / "behavior_event.avsc"
 
 

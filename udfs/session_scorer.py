@@ -43,7 +43,7 @@ from udfs.model_store import (
     version_label,
 )
 from udfs.scoring import SessionScores
-from udfs.session_features import OOV, OUTPUT_NAMES, FeatureSpec, Featurizer
+from udfs.session_features import OOV, OUTPUT_NAMES, RANKING_NAMES, FeatureSpec, Featurizer
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -80,6 +80,9 @@ class LoadedModel:
         self.session = ort.InferenceSession(str(onnx_path), opts, providers=["CPUExecutionProvider"])
         self.featurizer = Featurizer(FeatureSpec.from_dict(meta["feature_spec"]))
         self.intent_trained = bool(meta.get("intent_trained", True))
+        outputs = {o.name: o.shape for o in self.session.get_outputs()}
+        ranked = outputs.get(RANKING_NAMES[0])  # [batch, k] when the export ranks (models.export)
+        self.ranking_k = ranked[1] if ranked is not None and isinstance(ranked[1], int) else 0
 
     @classmethod
     def from_version(cls, found: ModelVersion, variant: str = "auto", threads: int = 1) -> LoadedModel:
@@ -99,14 +102,23 @@ class LoadedModel:
         logits, intent = self.session.run(list(OUTPUT_NAMES), inputs)  # (B, V), (B,)
         return logits, intent
 
+    def recommend(self, prefixes: Sequence[Sequence[Mapping[str, Any]]], k: int) -> tuple[list[list[str]], np.ndarray]:
+        """(the ``k`` best item ids per session, best first; purchase intent (B,)): ranked in the
+        graph when the export has the ranking outputs and ``k`` fits, else from the logits."""
+        if k > self.ranking_k:
+            logits, intent = self.run(prefixes)  # (B, V), (B,)
+            return top_items(logits, self.featurizer, k), intent
+        inputs = self.featurizer.batch([self.featurizer.encode(p) for p in prefixes])
+        rows, intent = self.session.run([RANKING_NAMES[0], OUTPUT_NAMES[1]], inputs)  # (B, K), (B,)
+        return [self.featurizer.decode_items(r[:k]) for r in rows.tolist()], intent
+
     def score(self, steps: Sequence[Mapping[str, Any]], top_k: int) -> SessionScores:
         """SessionScores of one session at batch 1."""
-        logits, intent = self.run([steps])
+        items, intent = self.recommend([steps], top_k)
         if not self.intent_trained:
-            return SessionScores(0.5, 0.5, tuple(top_items(logits, self.featurizer, top_k)[0]), self.version,
-                                 {"intent_trained": 0.0})
+            return SessionScores(0.5, 0.5, tuple(items[0]), self.version, {"intent_trained": 0.0})
         p = float(intent[0])
-        return SessionScores(p, 1.0 - p, tuple(top_items(logits, self.featurizer, top_k)[0]), self.version)
+        return SessionScores(p, 1.0 - p, tuple(items[0]), self.version)
 
 
 def top_items(logits: np.ndarray, featurizer: Featurizer, k: int) -> list[list[str]]:
