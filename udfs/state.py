@@ -105,6 +105,9 @@ class UserState:
     capture_personalization: bool | None = None
     timer: int | None = None
     erased_at: int | None = None
+    # live mode: wall-clock minus event time at this key's latest event, set by the Flink wrapper,
+    # which arms wall-clock timers at deadline + offset so a deadline fires on an idle stream
+    clock_offset: int | None = None
 
     @property
     def last_event(self) -> int | None:

@@ -123,9 +123,15 @@ def test_stored_bytes_cannot_name_a_class() -> None:
 def test_state_written_before_a_field_existed_decodes_with_its_default() -> None:
     state = UserState(key="u1", visits=[T0], timer=T0 + 5)
     values = [getattr(state, name) for name in _NAMES]
-    older = pickle.dumps([STATE_VERSION, values[:-1]], protocol=5)  # as if erased_at did not exist yet
+    older = pickle.dumps([STATE_VERSION, values[:-2]], protocol=5)  # as if erased_at did not exist yet
     restored = UserState.from_bytes(b"P" + older)
-    assert restored.visits == [T0] and restored.timer == T0 + 5 and restored.erased_at is None
+    assert restored.visits == [T0] and restored.timer == T0 + 5
+    assert restored.erased_at is None and restored.clock_offset is None
+
+
+def test_the_clock_offset_travels_with_the_state() -> None:
+    state = UserState(key="u1", clock_offset=-86_400_000)
+    assert UserState.from_bytes(state.to_bytes()).clock_offset == -86_400_000
 
 
 def anon_session_with_cart() -> UserState:

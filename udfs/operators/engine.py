@@ -28,7 +28,7 @@ from pyflink.datastream.state import MapStateDescriptor, ValueStateDescriptor
 
 from udfs.avro_codec import registry
 from udfs.cache import CacheBatch, CacheConfig
-from udfs.clean import encode_clean
+from udfs.clean import encode_clean, encode_record
 from udfs.counters import batched
 from udfs.engine_config import EngineConfig
 from udfs.event_time import record_time
@@ -64,7 +64,6 @@ class EngineFunction(KeyedProcessFunction):
     def open(self, runtime_context: RuntimeContext) -> None:
         self.engine = TriggerEngine(self.engine_cfg)
         self.state = runtime_context.get_state(ValueStateDescriptor("user", Types.PICKLED_BYTE_ARRAY()))
-        self.offset = runtime_context.get_state(ValueStateDescriptor("clock-offset", Types.LONG()))
         self.pending = runtime_context.get_map_state(
             MapStateDescriptor("pending", Types.LONG(), Types.PICKLED_BYTE_ARRAY()))
         self.batch = CacheBatch(self.cache_cfg)
@@ -112,8 +111,10 @@ class EngineFunction(KeyedProcessFunction):
         current = self._load()
         decision: Decision | None
         if kind in ("event", "replay"):
-            self._remember_clock(payload["event_time"])
-            decision = self.engine.on_event(current, payload, now_ms(), self.scorer)
+            now = now_ms()
+            decision = self.engine.on_event(current, payload, now, self.scorer)
+            if self.live and decision.state is not None:  # kept with the state, no state access of its own
+                decision.state.clock_offset = now - payload["event_time"]
         elif kind == "handoff":
             decision = self.engine.merge(None, current, payload)[1] if current else None
         elif kind == "profile":
@@ -146,17 +147,13 @@ class EngineFunction(KeyedProcessFunction):
         (shifted by the key's event-time lag); a later deadline gets its own wall-clock timer."""
         current = self._load()
         wake = self.engine.next_wakeup(current) if current is not None else None
-        offset = self.offset.value()
+        offset = current.clock_offset if current is not None else None
         if current is None or wake is None or offset is None:
             return
         if wake > wall_ms - offset:
             ctx.timer_service().register_processing_time_timer(wake + offset)
             return
         yield from self._apply(ctx.get_current_key(), self.engine.on_timer(current, wake, self.scorer, now_ms()), ctx)
-
-    def _remember_clock(self, event_time: int) -> None:
-        if self.live:
-            self.offset.update(now_ms() - event_time)
 
     def _load(self) -> UserState | None:
         raw = self.state.value()
@@ -170,7 +167,7 @@ class EngineFunction(KeyedProcessFunction):
         timers = ctx.timer_service()
         for t in d.delete_timers:
             timers.delete_event_time_timer(t)
-        offset = self.offset.value() if self.live and d.register_timers else None
+        offset = d.state.clock_offset if self.live and d.state is not None else None
         for t in d.register_timers:
             timers.register_event_time_timer(t)
             if offset is not None:
@@ -179,7 +176,7 @@ class EngineFunction(KeyedProcessFunction):
         self.blocked.inc(len(d.blocked))
         for trigger in d.triggers:
             self.emitted.inc()
-            yield routed("triggers", trigger["user_id"], registry().encode("trigger", trigger))
+            yield routed("triggers", trigger["user_id"], encode_record("trigger", trigger))
 
     def _cache(self, key: str, d: Decision, timers: Any) -> None:
         was_empty = len(self.batch) == 0
