@@ -1,7 +1,7 @@
 """A compiled Avro encoder: the same bytes as ``registry().encode``, about 5x faster on events.
 
-Used where the project encodes many records it built or validated itself: the load generator
-and the job's clean-event output.
+Used where the project encodes many records it built or validated itself: the load generator,
+the job's clean events and its triggers.
 
 fastavro picks a union branch by validating the datum against each branch, which costs most of
 its time on behavior_event (nested records in ``[null, record]`` unions). Every union in the

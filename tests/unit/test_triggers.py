@@ -6,6 +6,7 @@ from typing import Any
 
 from udfs.avro_codec import registry
 from udfs.engine_config import DAY_MS, HOUR_MS, MINUTE_MS, EngineConfig
+from udfs.fast_avro import encoder as fast_encoder
 from udfs.journey import Journey
 from udfs.replay import ReplayResult, replay
 from udfs.scoring import SessionScores
@@ -24,8 +25,8 @@ def consent(user: str = "u1", email: bool = True, push: bool = True, personaliza
 def run(events: list[dict], cfg: EngineConfig = CFG, **kw: Any) -> ReplayResult:
     kw.setdefault("consents", [consent()])
     out = replay(events, TriggerEngine(cfg), **kw)
-    for trig in out.triggers:
-        registry().encode("trigger", trig)  # raises if a trigger does not fit trigger.avsc
+    for trig in out.triggers:  # the codec raises if a trigger does not fit trigger.avsc
+        assert fast_encoder("trigger")(trig) == registry().encode("trigger", trig)  # the job's encoder, same bytes
     return out
 
 
