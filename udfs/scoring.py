@@ -41,3 +41,33 @@ class NullScorer:
 
     def score(self, steps: Sequence[Mapping[str, Any]]) -> SessionScores | None:
         return None
+
+
+class ScoreMemo:
+    """Scores of short sessions by their encoded inputs. A model's scores are a function of those
+    inputs alone (relative gaps, price bands, ids; never the clock), so a repeat, such as every
+    session that opens with the same landing page view, needs no second run. Holds sessions of
+    at most ``max_steps`` steps, the ones that repeat; at ``entries`` it starts over, and the
+    common openings come straight back. ``entries`` 0 turns it off."""
+
+    def __init__(self, entries: int = 1024, max_steps: int = 2) -> None:
+        self.entries, self.max_steps = entries, max_steps
+        self.saved: dict[tuple[int, bytes], SessionScores] = {}
+        self.hits = self.misses = 0
+
+    def key(self, steps: int, encoded: bytes, top_k: int) -> tuple[int, bytes] | None:
+        """The memo key of a session of ``steps`` steps, or None when it is not kept."""
+        return (top_k, encoded) if self.entries and steps <= self.max_steps else None
+
+    def get(self, key: tuple[int, bytes] | None) -> SessionScores | None:
+        found = self.saved.get(key) if key is not None else None
+        if key is not None:
+            self.hits, self.misses = self.hits + (found is not None), self.misses + (found is None)
+        return found
+
+    def put(self, key: tuple[int, bytes] | None, scores: SessionScores) -> None:
+        if key is None:
+            return
+        if len(self.saved) >= self.entries:
+            self.saved.clear()
+        self.saved[key] = scores

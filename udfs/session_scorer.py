@@ -42,7 +42,7 @@ from udfs.model_store import (
     resolve_root,
     version_label,
 )
-from udfs.scoring import SessionScores
+from udfs.scoring import ScoreMemo, SessionScores
 from udfs.session_features import OOV, OUTPUT_NAMES, RANKING_NAMES, FeatureSpec, Featurizer
 
 log = logging.getLogger(__name__)
@@ -65,6 +65,9 @@ class ScorerConfig:
     top_k: int = env_field(10, "Next-item candidates returned per session.")
     variant: str = env_field("auto", "ONNX variant: auto (the export's preferred one), fp32 or int8.")
     intra_op_threads: int = env_field(1, "ONNX Runtime intra-op threads per scorer.")
+    memo_entries: int = env_field(1024, "Scores of short sessions kept by their inputs, so a repeated "
+                                  "opening is not run again (udfs.scoring.ScoreMemo); 0: off.")
+    memo_steps: int = env_field(2, "Longest session, in steps, that the memo keeps.")
 
 
 class LoadedModel:
@@ -83,6 +86,7 @@ class LoadedModel:
         outputs = {o.name: o.shape for o in self.session.get_outputs()}
         ranked = outputs.get(RANKING_NAMES[0])  # [batch, k] when the export ranks (models.export)
         self.ranking_k = ranked[1] if ranked is not None and isinstance(ranked[1], int) else 0
+        self.memo = ScoreMemo()  # per version: a swapped-in model starts with an empty one
 
     @classmethod
     def from_version(cls, found: ModelVersion, variant: str = "auto", threads: int = 1) -> LoadedModel:
@@ -105,20 +109,29 @@ class LoadedModel:
     def recommend(self, prefixes: Sequence[Sequence[Mapping[str, Any]]], k: int) -> tuple[list[list[str]], np.ndarray]:
         """(the ``k`` best item ids per session, best first; purchase intent (B,)): ranked in the
         graph when the export has the ranking outputs and ``k`` fits, else from the logits."""
+        return self._ranked([self.featurizer.encode(p) for p in prefixes], k)
+
+    def _ranked(self, encoded: Sequence[np.ndarray], k: int) -> tuple[list[list[str]], np.ndarray]:
+        inputs = self.featurizer.batch(encoded)
         if k > self.ranking_k:
-            logits, intent = self.run(prefixes)  # (B, V), (B,)
+            logits, intent = self.session.run(list(OUTPUT_NAMES), inputs)  # (B, V), (B,)
             return top_items(logits, self.featurizer, k), intent
-        inputs = self.featurizer.batch([self.featurizer.encode(p) for p in prefixes])
         rows, intent = self.session.run([RANKING_NAMES[0], OUTPUT_NAMES[1]], inputs)  # (B, K), (B,)
         return [self.featurizer.decode_items(r[:k]) for r in rows.tolist()], intent
 
     def score(self, steps: Sequence[Mapping[str, Any]], top_k: int) -> SessionScores:
-        """SessionScores of one session at batch 1."""
-        items, intent = self.recommend([steps], top_k)
-        if not self.intent_trained:
-            return SessionScores(0.5, 0.5, tuple(items[0]), self.version, {"intent_trained": 0.0})
+        """SessionScores of one session at batch 1; a short session seen before comes from the memo."""
+        encoded = self.featurizer.encode(steps)  # (5, T)
+        key = self.memo.key(encoded.shape[1], encoded.tobytes(), top_k)
+        found = self.memo.get(key)
+        if found is not None:
+            return found
+        items, intent = self._ranked([encoded], top_k)
         p = float(intent[0])
-        return SessionScores(p, 1.0 - p, tuple(items[0]), self.version)
+        scores = (SessionScores(p, 1.0 - p, tuple(items[0]), self.version) if self.intent_trained else
+                  SessionScores(0.5, 0.5, tuple(items[0]), self.version, {"intent_trained": 0.0}))
+        self.memo.put(key, scores)
+        return scores
 
 
 def top_items(logits: np.ndarray, featurizer: Featurizer, k: int) -> list[list[str]]:
@@ -215,7 +228,9 @@ class OnnxSessionScorer:
             return
         found = self.registry().get(number)
         self._failed = found.version  # until it has loaded: a broken version is tried once
-        self._model = LoadedModel.from_version(found, self.config.variant, self.config.intra_op_threads)
+        model = LoadedModel.from_version(found, self.config.variant, self.config.intra_op_threads)
+        model.memo = ScoreMemo(self.config.memo_entries, self.config.memo_steps)
+        self._model = model
         self._failed, self._said_missing = None, False
         log.info("session scorer: now scoring with model %s from %s", found.version, self.config.registry)
 

@@ -12,7 +12,7 @@ import pytest
 
 from models.registry import ModelRegistry
 from tests.unit.model_testkit import export_random_model, new_registry, synthetic_sessions
-from udfs.scoring import SessionScorer
+from udfs.scoring import ScoreMemo, SessionScorer
 from udfs.session_scorer import LoadedModel, OnnxSessionScorer, ScorerConfig, top_items
 
 STEPS = synthetic_sessions(5, seed=1)[4].steps
@@ -203,3 +203,51 @@ def test_top_items_are_best_first_per_row_and_never_padding_or_oov() -> None:
     for row, items in zip(logits, got, strict=True):
         assert items == [f"i{i}" for i in (np.argsort(-row[2:], kind="stable")[:5] + 2)]
     assert len(top_items(logits, _Ids(), 100)[0]) == 38  # type: ignore[arg-type]
+
+
+class _CountingSession:
+    """An ONNX Runtime session that counts its runs."""
+
+    def __init__(self, inner: object) -> None:
+        self.inner, self.runs = inner, 0
+
+    def run(self, names: list, inputs: dict) -> list:
+        self.runs += 1
+        return self.inner.run(names, inputs)  # type: ignore[attr-defined]
+
+
+def test_a_repeated_short_session_is_answered_from_the_memo_with_the_same_scores(
+        exports: tuple[Path, Path]) -> None:
+    model = LoadedModel.from_dir(exports[0])
+    fresh = LoadedModel.from_dir(exports[0])
+    counting = _CountingSession(model.session)
+    model.session = counting  # type: ignore[assignment]
+    opening = [dict(STEPS[0], event_time=1_000)]
+    same_opening_later = [dict(STEPS[0], event_time=9_000_000)]  # inputs are relative: the same key
+    first, again = model.score(opening, 7), model.score(same_opening_later, 7)
+    assert again == first == fresh.score(opening, 7) and counting.runs == 1
+    assert model.score(opening, 5) == fresh.score(opening, 5) and counting.runs == 2  # top_k is part of the key
+    assert model.score(STEPS, 7) == fresh.score(STEPS, 7) and model.score(STEPS, 7) == fresh.score(STEPS, 7)
+    assert counting.runs == 4 and len(STEPS) > model.memo.max_steps  # long sessions always run
+    assert (model.memo.hits, model.memo.misses) == (1, 2)
+
+
+def test_the_memo_stays_bounded_and_can_be_turned_off(exports: tuple[Path, Path]) -> None:
+    model = LoadedModel.from_dir(exports[0])
+    model.memo = ScoreMemo(entries=3, max_steps=1)
+    for i in range(10):
+        model.score([dict(STEPS[0], price=float(2 ** i))], 5)  # ten different price bands
+        assert len(model.memo.saved) <= 3
+    model.memo = ScoreMemo(entries=0)
+    counting = _CountingSession(model.session)
+    model.session = counting  # type: ignore[assignment]
+    model.score(STEPS[:1], 5)
+    model.score(STEPS[:1], 5)
+    assert counting.runs == 2 and not model.memo.saved
+
+
+def test_a_promoted_model_gets_the_configured_memo(tmp_path: Path, exports: tuple[Path, Path]) -> None:
+    promoted(tmp_path, exports[0])
+    s = scorer(tmp_path, Clock(), memo_entries=7, memo_steps=3)
+    s.open()
+    assert (s._model.memo.entries, s._model.memo.max_steps) == (7, 3)  # type: ignore[union-attr]
