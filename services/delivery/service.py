@@ -44,8 +44,16 @@ def _delivery(cfg: DeliveryConfig, client: Any, channel: str, types: tuple[str, 
                     send=send, prefix=cfg.key_prefix)
 
 
+METADATA_MAX_AGE_MS = 10_000
+
+
 def make_consumer(cfg: DeliveryConfig, channel: str) -> Any:
-    """A group consumer of the triggers topic: read_committed, offsets committed by hand."""
+    """A group consumer of the triggers topic: read_committed, offsets committed by hand.
+
+    Metadata is refreshed every ``METADATA_MAX_AGE_MS``, not kafka-python's 5 minutes: a group
+    whose assignment was computed before the topic's partitions showed up in the metadata
+    ("No partition metadata for topic ...") rejoins at the next refresh, and new partitions of
+    the topic are read within seconds."""
     from kafka import KafkaConsumer
 
     return KafkaConsumer(
@@ -53,6 +61,7 @@ def make_consumer(cfg: DeliveryConfig, channel: str) -> Any:
         group_id=cfg.group(channel), client_id=f"shoppulse-delivery-{channel}",
         isolation_level="read_committed", enable_auto_commit=False, auto_offset_reset=cfg.auto_offset_reset,
         max_poll_records=20, max_poll_interval_ms=max(300_000, int(cfg.give_up_after_s * 1000 * 25)),
+        metadata_max_age_ms=METADATA_MAX_AGE_MS,
     )
 
 

@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 from aiohttp import web
 from kafka import KafkaProducer
-from kafka.admin import NewTopic
+from kafka.admin import KafkaAdminClient, NewPartitions, NewTopic
 
 from services.delivery.claims import read_journal
 from services.delivery.config import DeliveryConfig, EmailConfig, WebhookConfig, load
@@ -257,3 +257,21 @@ def test_a_service_started_before_its_topic_exists_picks_it_up_within_seconds(
             kafka.produce(name, [registry().encode("trigger", cart)], [b"u-late"])
             wait_for(lambda: len(journal(redis_client, "email")) >= 1, "the trigger of a topic created late", 30)
     assert len(sink.messages()) == 1
+
+
+def test_a_partition_added_to_the_topic_is_read_within_seconds(
+        kafka: Any, redis_url: str, redis_client: Any, tmp_path: Path) -> None:
+    """With kafka-python's default metadata age (5 min) the new partition would wait that long."""
+    topic = kafka.new_topic(partitions=1, prefix="triggers-grow")
+    with SmtpSink(tmp_path / "mail") as sink:
+        cfg, _ = configs(kafka, redis_url, topic, sink.port)
+        with running(cfg, "email", email_delivery):
+            kafka.produce(topic, [registry().encode("trigger", abandoned_cart("u-first"))], [b"u-first"])
+            wait_for(lambda: len(journal(redis_client, "email")) >= 1, "the trigger on partition 0", 30)
+            KafkaAdminClient(bootstrap_servers=kafka.bootstrap).create_partitions({topic: NewPartitions(2)})
+            producer = KafkaProducer(bootstrap_servers=kafka.bootstrap, acks="all")
+            producer.send(topic, registry().encode("trigger", abandoned_cart("u-second")), b"u-second", partition=1)
+            producer.flush(30)
+            producer.close()
+            wait_for(lambda: len(journal(redis_client, "email")) >= 2, "the trigger on the added partition", 30)
+    assert len(sink.messages()) == 2
