@@ -122,7 +122,9 @@ def compile_schema(schema: Any) -> Write:
     src.put(1, "pass")
     src.value(schema, "v", 1)
     namespace = dict(src.names)
-    exec("def write(buf, v):\n" + "\n".join(src.lines), namespace)  # noqa: S102 (our own generated code)
+    name = schema.get("name", "value") if isinstance(schema, dict) else "value"
+    code = compile("def write(buf, v):\n" + "\n".join(src.lines), f"<fast_avro {name}>", "exec")
+    exec(code, namespace)  # noqa: S102 (our own generated code); profiles name it by its schema
     write: Write = namespace["write"]
     return write
 
