@@ -102,7 +102,9 @@ class LoadedModel:
 
     def run(self, prefixes: Sequence[Sequence[Mapping[str, Any]]]) -> tuple[np.ndarray, np.ndarray]:
         """(next-item logits (B, V), purchase intent (B,)) for non-empty step lists, left-padded."""
-        inputs = self.featurizer.batch([self.featurizer.encode(p) for p in prefixes])
+        return self._logits(self.featurizer.batch([self.featurizer.encode(p) for p in prefixes]))
+
+    def _logits(self, inputs: Mapping[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
         logits, intent = self.session.run(list(OUTPUT_NAMES), inputs)  # (B, V), (B,)
         return logits, intent
 
@@ -114,7 +116,7 @@ class LoadedModel:
     def _ranked(self, encoded: Sequence[np.ndarray], k: int) -> tuple[list[list[str]], np.ndarray]:
         inputs = self.featurizer.batch(encoded)
         if k > self.ranking_k:
-            logits, intent = self.session.run(list(OUTPUT_NAMES), inputs)  # (B, V), (B,)
+            logits, intent = self._logits(inputs)  # (B, V), (B,)
             return top_items(logits, self.featurizer, k), intent
         rows, intent = self.session.run([RANKING_NAMES[0], OUTPUT_NAMES[1]], inputs)  # (B, K), (B,)
         return [self.featurizer.decode_items(r[:k]) for r in rows.tolist()], intent
