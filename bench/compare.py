@@ -10,7 +10,6 @@ settings and topic.
 from __future__ import annotations
 
 import statistics
-import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -23,10 +22,10 @@ ROUNDS = 2
 
 def worktree(ref: str) -> tuple[Path, str]:
     """A checkout of ``ref`` (made once per commit) and the commit's short id."""
-    commit = _git("rev-parse", "--short", ref)
+    commit = report.git("rev-parse", "--short", ref, check=True)
     path = state_path(f"before-{commit}")
     if not (path / ".git").exists():
-        _git("worktree", "add", "--force", "--detach", str(path), commit)
+        report.git("worktree", "add", "--force", "--detach", str(path), commit, check=True)
     for shared in (".venv", ".jars"):
         link = path / shared
         if not link.exists():
@@ -53,7 +52,3 @@ def run(s: Settings, before: str, parallelism: int = 1) -> dict[str, Any]:
     print(f"    compare: before {out['before']['rate']:,.0f}/s, after {out['after']['rate']:,.0f}/s, "
           f"ratio {out['ratio']:.2f}", flush=True)
     return out
-
-
-def _git(*args: str) -> str:
-    return subprocess.run(["git", *args], cwd=ROOT, check=True, capture_output=True, text=True).stdout.strip()

@@ -41,12 +41,14 @@ def _run(argv: list[str]) -> str:
         return "?"
 
 
+def git(*args: str, check: bool = False) -> str:
+    """``git args`` in the repository; its output (raises on failure with ``check``)."""
+    return subprocess.run(["git", *args], cwd=ROOT, check=check, capture_output=True, text=True).stdout.strip()
+
+
 def commit() -> str:
     """The measured commit, "+dirty" when code in the working tree differs from it (documents,
     BENCHMARKS.md included, do not count)."""
-    def git(*args: str) -> str:
-        return subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True).stdout.strip()
-
     dirty = git("status", "--porcelain", "--", ".", ":!*.md")
     return git("rev-parse", "--short", "HEAD") + ("+dirty" if dirty else "")
 

@@ -49,8 +49,9 @@ def export_onnx(model: SessionTransformer, featurizer: Featurizer, path: Path) -
         torch.onnx.export(model.eval(), tuple(torch.from_numpy(example[k]) for k in INPUT_NAMES), str(path),
                           input_names=list(INPUT_NAMES), output_names=list(OUTPUT_NAMES),
                           dynamic_axes=axes, opset_version=OPSET, dynamo=False)
-    if ranking_k(featurizer.spec):  # a vocabulary without items has nothing to rank
-        add_ranking(path, ranking_k(featurizer.spec))
+    k = ranking_k(featurizer.spec)
+    if k:  # a vocabulary without items has nothing to rank
+        add_ranking(path, k)
 
 
 def ranking_k(spec: FeatureSpec) -> int:

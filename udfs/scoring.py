@@ -55,9 +55,10 @@ class ScoreMemo:
         self.saved: dict[tuple[int, bytes], SessionScores] = {}
         self.hits = self.misses = 0
 
-    def key(self, steps: int, encoded: bytes, top_k: int) -> tuple[int, bytes] | None:
-        """The memo key of a session of ``steps`` steps, or None when it is not kept."""
-        return (top_k, encoded) if self.entries and steps <= self.max_steps else None
+    def keeps(self, steps: int) -> bool:
+        """Whether a session of ``steps`` steps is looked up and kept (its key is then
+        (top_k, the encoded inputs' bytes))."""
+        return bool(self.entries) and steps <= self.max_steps
 
     def get(self, key: tuple[int, bytes] | None) -> SessionScores | None:
         found = self.saved.get(key) if key is not None else None

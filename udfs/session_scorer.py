@@ -124,7 +124,7 @@ class LoadedModel:
     def score(self, steps: Sequence[Mapping[str, Any]], top_k: int) -> SessionScores:
         """SessionScores of one session at batch 1; a short session seen before comes from the memo."""
         encoded = self.featurizer.encode(steps)  # (5, T)
-        key = self.memo.key(encoded.shape[1], encoded.tobytes(), top_k)
+        key = (top_k, encoded.tobytes()) if self.memo.keeps(encoded.shape[1]) else None  # no copy when long
         found = self.memo.get(key)
         if found is not None:
             return found
