@@ -8,7 +8,7 @@ import redis
 from confluent_kafka import Consumer, TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic
 
-from bench.settings import stack_config
+from bench.settings import stack_config, state_path
 from pipelines.config import JobConfig, load_job_config
 from services.stack import kafka, redis_server
 
@@ -56,7 +56,8 @@ def job_config(run: str, **overrides: object) -> JobConfig:
         "erasure_done_topic", "clean_topic") if f not in overrides}
     create_topics(list(names.values()))
     settings = {"bootstrap_servers": bootstrap(), "redis_url": redis_url(), "starting_offsets": "earliest",
-                "group_id": f"{run}-{uuid.uuid4().hex[:6]}", "job_name": run, **names, **overrides}
+                "group_id": f"{run}-{uuid.uuid4().hex[:6]}", "job_name": run, "resume": False,
+                "checkpoint_dir": str(state_path("checkpoints")), **names, **overrides}
     return load_job_config(**settings)
 
 

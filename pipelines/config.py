@@ -50,6 +50,14 @@ class JobConfig:
     checkpoint_dir: str = env_field(
         str(ROOT / ".state" / "checkpoints"), "Where checkpoints are written (a path or a URI such as "
         "s3://...; every TaskManager must reach it). Never JobManager memory: it caps state at 5 MB.")
+    resume: bool = env_field(
+        True, "An unbounded run keeps its checkpoints when cancelled and restores the newest one of "
+              "the same job (job name, broker, group and source topics) at start, so state and offsets "
+              "survive a restart (pipelines/resume.py); false starts from empty state.")
+    retained_runs: int = env_field(
+        1, "Checkpoint folders of earlier runs kept per job (the newest first); older ones are deleted "
+           "when a run starts. Keep it small: checkpoints hold personal data, which erasure reaches "
+           "only through the job's next checkpoint.")
     transaction_timeout_ms: int = env_field(
         600_000, "Kafka transaction timeout; must stay below the broker's 15 min cap.")
     mode: str = env_field(
@@ -80,6 +88,8 @@ def load_job_config(**overrides: Any) -> JobConfig:
         raise ValueError(f"SP_JOB_DELIVERY={cfg.delivery!r}: expected at-least-once or exactly-once")
     if cfg.mode not in ("live", "replay"):
         raise ValueError(f"SP_JOB_MODE={cfg.mode!r}: expected live or replay")
+    if cfg.retained_runs < 1:
+        raise ValueError("SP_JOB_RETAINED_RUNS must be at least 1 (the run a restart resumes from)")
     if cfg.transaction_timeout_ms >= 900_000:
         raise ValueError("SP_JOB_TRANSACTION_TIMEOUT_MS must be below the broker's 15 min cap (900000)")
     return cfg

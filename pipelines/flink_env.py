@@ -17,6 +17,7 @@ from pyflink.datastream import CheckpointingMode, StreamExecutionEnvironment
 from pyflink.table import StreamTableEnvironment
 
 from pipelines.config import JobConfig
+from pipelines.resume import checkpoint_location, recovery_path
 
 
 def _python_path() -> str:
@@ -38,8 +39,28 @@ def flink_configuration(cfg: JobConfig) -> Configuration:
     conf.set_string("taskmanager.memory.managed.fraction", "0.1")
     conf.set_string("execution.buffer-timeout.interval", f"{cfg.buffer_timeout_ms} ms")
     conf.set_string("execution.checkpointing.storage", "filesystem")
-    conf.set_string("execution.checkpointing.dir", checkpoint_uri(cfg.checkpoint_dir))
+    conf.set_string("execution.checkpointing.dir", checkpoint_uri(checkpoint_location(cfg)))
+    for key, value in recovery_options(cfg).items():
+        conf.set_string(key, value)
     return conf
+
+
+def recovery_options(cfg: JobConfig) -> dict[str, str]:
+    """Checkpoint retention and restore for a resuming unbounded run (``pipelines.resume``).
+    State of an operator the restored job no longer has is skipped, so an upgrade that drops or
+    renames one still starts; the named stages (uids ingest, dedup, engine) keep theirs. The
+    restored checkpoint is claimed: deleted once the new run has checkpointed, so an erased
+    user's state does not linger in it."""
+    if cfg.bounded or not cfg.resume:
+        return {}
+    opts = {"execution.checkpointing.externalized-checkpoint-retention": "RETAIN_ON_CANCELLATION"}
+    path = recovery_path(cfg)
+    if path is not None:
+        opts["execution.state-recovery.path"] = path
+        opts["execution.state-recovery.ignore-unclaimed-state"] = "true"
+        # the new run owns the restored checkpoint and deletes it once its own first one is done
+        opts["execution.state-recovery.claim-mode"] = "CLAIM"
+    return opts
 
 
 def checkpoint_uri(location: str) -> str:

@@ -169,9 +169,12 @@ def run(cfg: JobConfig, stages: Stages | None = None, detached: bool = False, sc
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--bounded", action="store_true", help="stop at the offsets current at start")
+    parser.add_argument("--fresh", action="store_true",
+                        help="start from empty state, not from the newest checkpoint of an earlier run")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    run(load_job_config(**({"bounded": True} if args.bounded else {})))
+    overrides = {"bounded": True} if args.bounded else {}
+    run(load_job_config(**overrides, **({"resume": False} if args.fresh else {})))
     return 0
 
 

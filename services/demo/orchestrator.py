@@ -73,13 +73,15 @@ def require_free(*ports: tuple[str, int]) -> None:
 
 
 def job_config(cfg: DemoConfig, stack: StackConfig) -> JobConfig:
-    """The live job on the stack's standard topics, reading this run's events only."""
+    """The live job on the stack's standard topics, reading this run's events only: from empty
+    state, never resuming an earlier demo's checkpoint (``resume``)."""
     return load_job_config(bootstrap_servers=stack.bootstrap, redis_url=stack.redis_url, mode="live",
-                           group_id=cfg.job_group_id, start_timestamp_ms=int(time.time() * 1000) - 1000)
+                           group_id=cfg.job_group_id, start_timestamp_ms=int(time.time() * 1000) - 1000,
+                           resume=False)
 
 
 def job_env(job: JobConfig) -> dict[str, str]:
-    fields = ("bootstrap_servers", "redis_url", "mode", "group_id", "start_timestamp_ms")
+    fields = ("bootstrap_servers", "redis_url", "mode", "group_id", "start_timestamp_ms", "resume")
     return {f"SP_JOB_{name.upper()}": str(getattr(job, name)) for name in fields}
 
 

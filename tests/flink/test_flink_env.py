@@ -2,16 +2,36 @@
 (whose 5 MB cap per operator failed every checkpoint once dedup state grew past it)."""
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 from pipelines.config import load_job_config
 from pipelines.flink_env import checkpoint_uri, create_env, flink_configuration, on_cluster, resolved_parallelism
+from pipelines.resume import scope_name
 
 
-def test_checkpoints_are_written_to_the_configured_directory(tmp_path: Path) -> None:
-    conf = flink_configuration(load_job_config(checkpoint_dir=str(tmp_path / "cp")))
+def test_checkpoints_are_written_to_the_job_s_folder_in_the_configured_directory(tmp_path: Path) -> None:
+    cfg = load_job_config(checkpoint_dir=str(tmp_path / "cp"))
+    conf = flink_configuration(cfg)
     assert conf.get_string("execution.checkpointing.storage", "") == "filesystem"
-    assert conf.get_string("execution.checkpointing.dir", "") == (tmp_path / "cp").resolve().as_uri()
+    assert conf.get_string("execution.checkpointing.dir", "") == (tmp_path / "cp" / scope_name(cfg)).resolve().as_uri()
+
+
+def test_an_unbounded_resuming_run_retains_its_checkpoints_and_restores_the_newest(tmp_path: Path) -> None:
+    cfg = load_job_config(checkpoint_dir=str(tmp_path), resume=True)
+    retain = "execution.checkpointing.externalized-checkpoint-retention"
+    assert flink_configuration(cfg).get_string(retain, "") == "RETAIN_ON_CANCELLATION"
+    assert flink_configuration(cfg).get_string("execution.state-recovery.path", "") == ""
+    chk = tmp_path / scope_name(cfg) / "a1b2" / "chk-3"
+    chk.mkdir(parents=True)
+    (chk / "_metadata").write_bytes(b"meta")
+    conf = flink_configuration(cfg)
+    assert conf.get_string("execution.state-recovery.path", "") == chk.as_uri()
+    assert conf.get_string("execution.state-recovery.ignore-unclaimed-state", "") == "true"
+    assert conf.get_string("execution.state-recovery.claim-mode", "") == "CLAIM"
+    for other in (replace(cfg, resume=False), replace(cfg, bounded=True)):
+        conf = flink_configuration(other)
+        assert conf.get_string(retain, "") == "" and conf.get_string("execution.state-recovery.path", "") == ""
 
 
 def test_a_checkpoint_uri_is_kept_and_a_relative_path_becomes_an_absolute_file_uri(tmp_path: Path,
