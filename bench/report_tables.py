@@ -101,8 +101,11 @@ def throughput(r: dict[str, Any]) -> str:
     s = t.get("sustained", {})
     rows.append([f"whole job paced at {s.get('target_rate', 0):,.0f}/s: lag slope {s.get('lag_slope_per_s', 0):,.1f}"
                  f"/s, max lag {s.get('lag_max_tail', 0):,.0f}, flat={s.get('flat')}", _f(s.get("out_rate")), "-", "-"])
+    tried = "; ".join(f"{a['share']:.0%} of the drain ({a['target_rate']:,.0f}/s): lag slope "
+                      f"{a['lag_slope_per_s']:,.1f}/s, flat={a['flat']}" for a in t.get("sustain_attempts", []))
     return ("## Throughput (one run; records/s)\n\n" + _table(
         ["measurement", "records/s", "vs Python passthrough", "CPU us/record (job process tree)"], rows)
+        + (f"\nPaced runs, in turn until one was flat: {tried}\n" if tried else "")
         + f"\nLag samples of the paced run: {s.get('lag')}\n")
 
 

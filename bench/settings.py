@@ -32,8 +32,8 @@ class Settings:
     """Longest a drain measurement samples before it stops (the backlog may last longer)."""
     sustain_s: float = 180.0
     """Length of the paced run at the sustained rate that must keep lag flat."""
-    sustain_share: float = 0.9
-    """Paced rate as a share of the whole job's drain rate."""
+    sustain_shares: tuple[float, ...] = (0.9, 0.8, 0.7)
+    """Paced rates tried in turn, as shares of the whole job's drain rate, until lag stays flat."""
     latency_s: float = 90.0
     """Paced run at half the sustained rate, per delivery mode."""
     probe_every: int = 50
