@@ -165,7 +165,7 @@ def run(s: Settings) -> dict[str, Any]:
     drained = res[DEFAULT_JOB]["rate"]
     res["sustain_attempts"] = []
     for share in s.sustain_shares:
-        res["sustained"] = paced_job(pool, share * drained, s, f"sustain-{share:.0%}")
+        res["sustained"] = paced_job(pool, share * drained, s, f"sustain-{round(share * 100)}")
         res["sustain_attempts"].append({"share": share, **{k: res["sustained"][k] for k in (
             "target_rate", "out_rate", "lag_slope_per_s", "flat")}})
         if res["sustained"]["flat"]:
