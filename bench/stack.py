@@ -68,7 +68,8 @@ def job_config(run: str, **overrides: object) -> JobConfig:
         "erasure_done_topic", "clean_topic") if f not in overrides}
     create_topics(list(names.values()))
     settings = {"bootstrap_servers": bootstrap(), "redis_url": redis_url(), "starting_offsets": "earliest",
-                "group_id": f"{run}-{uuid.uuid4().hex[:6]}", "job_name": run, "resume": False,
+                "group_id": f"{run}-{uuid.uuid4().hex[:6]}", "job_name": run,
+                # a fresh group: nothing to resume; an earlier commit's job (compare) knows this field
                 "checkpoint_dir": str(state_path("checkpoints")), **names, **overrides}
     return load_job_config(**settings)
 
