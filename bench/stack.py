@@ -69,7 +69,8 @@ def job_config(run: str, **overrides: object) -> JobConfig:
     create_topics(list(names.values()))
     settings = {"bootstrap_servers": bootstrap(), "redis_url": redis_url(), "starting_offsets": "earliest",
                 "group_id": f"{run}-{uuid.uuid4().hex[:6]}", "job_name": run,
-                # a fresh group: nothing to resume; an earlier commit's job (compare) knows this field
+                # its group is fresh, so the run restores nothing; ``resume`` keeps its default, a
+                # field the job of an earlier commit (bench compare) may not have
                 "checkpoint_dir": str(state_path("checkpoints")), **names, **overrides}
     return load_job_config(**settings)
 

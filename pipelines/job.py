@@ -173,8 +173,12 @@ def main(argv: list[str] | None = None) -> int:
                         help="start from empty state, not from the newest checkpoint of an earlier run")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    overrides = {"bounded": True} if args.bounded else {}
-    run(load_job_config(**overrides, **({"resume": False} if args.fresh else {})))
+    overrides: dict[str, bool] = {}
+    if args.bounded:
+        overrides["bounded"] = True
+    if args.fresh:
+        overrides["resume"] = False
+    run(load_job_config(**overrides))
     return 0
 
 
