@@ -10,14 +10,13 @@ import os
 import site
 import sys
 from collections.abc import Mapping
-from pathlib import Path
 
 from pyflink.common import Configuration
 from pyflink.datastream import CheckpointingMode, StreamExecutionEnvironment
 from pyflink.table import StreamTableEnvironment
 
 from pipelines.config import JobConfig
-from pipelines.resume import checkpoint_location, recovery_path
+from pipelines.resume import checkpoint_location, checkpoint_uri, recovery_path
 
 
 def _python_path() -> str:
@@ -61,13 +60,6 @@ def recovery_options(cfg: JobConfig) -> dict[str, str]:
         # the new run owns the restored checkpoint and deletes it once its own first one is done
         opts["execution.state-recovery.claim-mode"] = "CLAIM"
     return opts
-
-
-def checkpoint_uri(location: str) -> str:
-    """A checkpoint directory as Flink wants it: a URI (a bare path becomes file://, absolute)."""
-    if "://" in location:
-        return location
-    return Path(location).expanduser().resolve().as_uri()
 
 
 def resolved_parallelism(configured: int, cluster: bool) -> int | None:

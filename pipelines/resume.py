@@ -23,6 +23,8 @@ import logging
 import re
 import shutil
 from pathlib import Path
+from urllib.parse import urlparse
+from urllib.request import url2pathname
 
 from pipelines.config import JobConfig
 
@@ -39,12 +41,18 @@ def scope_name(cfg: JobConfig) -> str:
 
 
 def local_dir(location: str) -> Path | None:
-    """``location`` as a local folder (a bare path or file://), None for a remote file system."""
-    if location.startswith("file://"):
-        return Path(location.removeprefix("file://"))
+    """``location`` as a local folder (a bare path or a file: URI), None for a remote file system."""
+    if location.startswith("file:"):
+        return Path(url2pathname(urlparse(location).path))
     if "://" in location:
         return None
     return Path(location).expanduser().resolve()
+
+
+def checkpoint_uri(location: str) -> str:
+    """A checkpoint directory as Flink wants it: a URI (a local folder becomes file://, absolute)."""
+    local = local_dir(location)
+    return local.as_uri() if local is not None else location
 
 
 def checkpoint_location(cfg: JobConfig) -> str:
