@@ -17,6 +17,7 @@ from pipelines import job
 from pipelines.config import JobConfig, load_job_config
 from pipelines.resume import checkpoint_location, newest_checkpoint
 from tests.integration.journeys import consent, contactable_user
+from tests.integration.test_job_kafka import TOPIC_FIELDS
 from tests.integration.test_live_kafka import now, send, wait_for
 from udfs.avro_codec import registry
 from udfs.journey import Journey
@@ -26,9 +27,7 @@ WINDOW_MS = 20_000
 
 
 def config(kafka: Any, redis_url: str, tmp_path: Path) -> JobConfig:
-    topics = {name: kafka.new_topic(prefix=name.split("_")[0]) for name in (
-        "events_topic", "clean_topic", "dlq_topic", "triggers_topic", "profiles_topic", "consent_topic",
-        "erasure_topic", "erasure_done_topic")}
+    topics = {name: kafka.new_topic(prefix=name.split("_")[0]) for name in TOPIC_FIELDS}
     return load_job_config(bootstrap_servers=kafka.bootstrap, group_id=f"resume-{uuid.uuid4().hex[:8]}",
                            starting_offsets="earliest", checkpoint_interval_ms=1_000, redis_url=redis_url,
                            mode="live", resume=True, checkpoint_dir=str(tmp_path), **topics)
