@@ -21,6 +21,7 @@ from services.demo.config import ROOT, DemoConfig
 from services.demo.monitor import Monitor, Snapshot
 from services.demo.webhook_sink import WebhookSink
 from services.stack.config import StackConfig
+from services.storefront.config import load_config as load_storefront_config
 
 LOCAL = "127.0.0.1"
 
@@ -118,10 +119,12 @@ def start_services(demo: Demo) -> None:
 
 
 def start_simulator(demo: Demo) -> None:
-    """Gentle simulated traffic on the events topic; must still run after 3 s."""
+    """Gentle simulated traffic on the events topic, over the storefront's catalogue (so the shop
+    sells what the simulated shoppers view and the model recommends); must still run after 3 s."""
     cfg, started = demo.cfg, time.monotonic()
     argv = ["-m", "services.simulator", "--brokers", demo.stack.bootstrap, "--topic", demo.job.events_topic,
             "--rate", str(cfg.sim_rate), "--seed", str(cfg.sim_seed), "--quiet",
+            "--catalog", load_storefront_config().catalog_path,
             "--duration", str(cfg.duration or 7 * 86_400), "--truth", str(cfg.state / "truth.jsonl")]
     demo.start("simulator", argv, lambda c: lambda: time.monotonic() - started > 3.0)
 

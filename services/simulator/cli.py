@@ -10,6 +10,7 @@ Every shopper's persona and the triggers it should and should not earn go to ``-
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import sys
 import time
 from typing import IO
@@ -24,7 +25,7 @@ from services.simulator.config import (
     producer_conf,
 )
 from services.simulator.pacing import Pacer
-from services.simulator.personas import Thresholds
+from services.simulator.personas import Catalogue, Thresholds, shop_catalogue
 from services.simulator.schedule import Plan, schedule
 from services.simulator.sender import ProgressLine, Sender, report_counts, stamp_of
 from services.simulator.truth import write_truth
@@ -33,7 +34,7 @@ from udfs.envconfig import from_env
 from udfs.fast_avro import encoder
 
 FIELDS = ("brokers", "topic", "rate", "shoppers", "duration", "seed", "mix", "decline_share", "start",
-          "speedup", "truth", "linger_ms", "batch_bytes", "compression", "flush_timeout_s")
+          "speedup", "truth", "catalog", "linger_ms", "batch_bytes", "compression", "flush_timeout_s")
 EPILOG = """personas (--mix weights; ground truth per shopper in --truth):
   buyer      views, cart, checkout, purchase      earns ui_personalization; never abandoned_cart
   abandoner  views, cart, then silence            earns abandoned_cart (after the engine's window)
@@ -54,9 +55,26 @@ def make_plan(cfg: SimConfig, engine: EngineConfig, now_ms: int) -> Plan:
     start = parse_start(cfg.start, now_ms)
     scale = cfg.speedup or 1.0
     until = start + int(cfg.duration * 1000 * scale) if cfg.duration else None
+    thresholds = Thresholds.from_engine(engine)
     return Plan(seed=cfg.seed, start_ms=start, rate=cfg.rate / scale, mix=parse_mix(cfg.mix),
                 max_shoppers=cfg.max_shoppers(), arrivals_until_ms=until, decline_share=cfg.decline_share,
-                thresholds=Thresholds.from_engine(engine))
+                thresholds=thresholds, shop=shop_of(cfg.catalog, thresholds.high_price))
+
+
+def shop_of(path: str, high_price: float) -> Catalogue | None:
+    """The storefront's catalogue built from ``path`` (its SP_STOREFRONT_CATALOG_* sizes) as the
+    personas' products; None (a synthetic catalogue) without a path or without both an expensive
+    and a cheap category at this high price, which is then said on stderr."""
+    if not path:
+        return None
+    from services.storefront.catalog import configured_catalog
+
+    products = configured_catalog(catalog_path=path).products.values()
+    shop = shop_catalogue(((p.product_id, p.category, p.price) for p in products), high_price)
+    if shop is None:
+        sys.stderr.write(f"simulator: the catalogue from {path} has no category priced at 1.5x browse_high_price "
+                         f"({high_price:g}) and another at 0.6x or less: personas use a synthetic catalogue\n")
+    return shop
 
 
 def simulate(plan: Plan, speedup: float, sender: Sender, truth: IO[str], progress: ProgressLine | None = None,
@@ -86,7 +104,7 @@ def simulate(plan: Plan, speedup: float, sender: Sender, truth: IO[str], progres
 def run_benchmark(cfg: SimConfig, plan: Plan, seconds: float) -> int:
     """Measure the ceiling (pre-encoded pool, then encoding on the fly) and print it."""
     sys.stderr.write(f"benchmark: {seconds:g} s each against {cfg.brokers} topic {cfg.topic!r}\n")
-    big = Plan(plan.seed, plan.start_ms, plan.rate, plan.mix, None, None, plan.decline_share, plan.thresholds)
+    big = dataclasses.replace(plan, max_shoppers=None, arrivals_until_ms=None)
     results = [bench_preencoded(Sender(producer_conf(cfg), cfg.topic), encoded_pool(big, 20_000), seconds),
                bench_on_the_fly(Sender(producer_conf(cfg), cfg.topic), big, seconds)]
     for result in results:

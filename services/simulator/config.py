@@ -38,6 +38,9 @@ class SimConfig:
     start: str = env_field("now", "Event time of the start: 'now' (live) or an ISO time / epoch ms (replay).")
     speedup: float = env_field(1.0, "Event-time ms per wall-clock ms; 0 sends as fast as possible.")
     truth: str = env_field("truth.jsonl", "Ground truth JSONL: one line per shopper (persona, triggers).")
+    catalog: str = env_field(
+        "", "REES46 events CSV the storefront's catalogue is built from (as SP_STOREFRONT_CATALOG_PATH, sized by "
+        "SP_STOREFRONT_CATALOG_*): personas view the shop's products. Empty: a synthetic catalogue.")
     linger_ms: int = env_field(20, "Producer linger.ms: how long a batch waits to fill.")
     batch_bytes: int = env_field(1_048_576, "Producer batch.size in bytes.")
     compression: str = env_field(

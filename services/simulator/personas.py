@@ -16,13 +16,16 @@ and states which trigger types it must earn (``expected``) and must not earn (``
 - declined (any human persona): personalization refused at capture -> no trigger at all.
 
 Prices are relative to ``browse_high_price`` and gaps to the engine's windows (``Thresholds``),
-so the ground truth holds for the engine configuration the job runs with.
+so the ground truth holds for the engine configuration the job runs with. Products come from a
+synthetic catalogue, or from the shop's own (``shop_catalogue``: the storefront's products, split
+into expensive and cheap categories by the same price rule), so the model and the storefront
+know what the personas view.
 """
 from __future__ import annotations
 
 import math
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -61,24 +64,51 @@ class Thresholds:
         return Thresholds(cfg.browse_views, cfg.browse_high_price, cfg.bot_min_gaps, cfg.bot_human_gap_ms, longest)
 
 
+@dataclass(frozen=True)
+class Catalogue:
+    """(product id, price) per category, and which categories are expensive and which cheap: every
+    product of a ``high`` category costs at least 1.5x the high price, of a ``low`` one at most 0.6x."""
+
+    products: Mapping[str, tuple[tuple[str, float], ...]]
+    high: tuple[str, ...] = HIGH
+    low: tuple[str, ...] = LOW
+
+
 @lru_cache(maxsize=8)
-def catalogue(high_price: float) -> dict[str, list[tuple[str, float]]]:
-    """(product id, price) per category; expensive categories cost 1.5-8x the high price."""
+def catalogue(high_price: float) -> Catalogue:
+    """A synthetic catalogue; expensive categories cost 1.5-8x the high price."""
     rng = random.Random("shoppulse-catalogue")
-    out: dict[str, list[tuple[str, float]]] = {}
+    out: dict[str, tuple[tuple[str, float], ...]] = {}
     for i, category in enumerate(HIGH + LOW):
         low, high = (1.5, 8.0) if category in HIGH else (0.05, 0.6)
-        out[category] = [(f"p{i}{n:03d}", round(rng.uniform(low, high) * high_price, 2))
-                         for n in range(PRODUCTS_PER_CATEGORY)]
-    return out
+        out[category] = tuple((f"p{i}{n:03d}", round(rng.uniform(low, high) * high_price, 2))
+                              for n in range(PRODUCTS_PER_CATEGORY))
+    return Catalogue(out)
+
+
+def shop_catalogue(items: Iterable[tuple[str, str, float]], high_price: float, least: int = 2) -> Catalogue | None:
+    """The shop's own (product id, category, price) items as a persona catalogue: a category with
+    ``least`` products at 1.5x the high price or more is expensive (only those products kept);
+    another with ``least`` at 0.6x or less is cheap. None without one of each."""
+    by_category: dict[str, list[tuple[str, float]]] = {}
+    for pid, category, price in items:
+        by_category.setdefault(category, []).append((pid, price))
+    ranked = sorted(by_category.items())
+    high = {c: tuple(p for p in ps if p[1] >= 1.5 * high_price) for c, ps in ranked}
+    high = {c: ps for c, ps in high.items() if len(ps) >= least}
+    low = {c: tuple(p for p in ps if p[1] <= 0.6 * high_price) for c, ps in ranked if c not in high}
+    low = {c: ps for c, ps in low.items() if len(ps) >= least}
+    if not high or not low:
+        return None
+    return Catalogue({**high, **low}, tuple(high), tuple(low))
 
 
 class Actor:
     """One shopper's script: a Journey, its random source and its pace."""
 
-    def __init__(self, journey: Journey, rng: random.Random, th: Thresholds, bot: bool = False) -> None:
-        self.j, self.rng, self.th, self.bot = journey, rng, th, bot
-        self.products = catalogue(th.high_price)
+    def __init__(self, journey: Journey, rng: random.Random, th: Thresholds, shop: Catalogue,
+                 bot: bool = False) -> None:
+        self.j, self.rng, self.th, self.shop, self.bot = journey, rng, th, shop, bot
         self.seen: dict[str, int] = {}
 
     def gap(self) -> int:
@@ -95,7 +125,7 @@ class Actor:
         return self.j
 
     def pick(self, category: str) -> tuple[str, float]:
-        return self.rng.choice(self.products[category])
+        return self.rng.choice(self.shop.products[category])
 
     def view(self, category: str) -> tuple[str, float]:
         self.seen[category] = self.seen.get(category, 0) + 1
@@ -105,7 +135,8 @@ class Actor:
 
     def casual(self) -> str:
         """A random category whose next view keeps every expensive one under ``browse_views``."""
-        options = [c for c in HIGH + LOW if c in LOW or self.seen.get(c, 0) + 1 < self.th.browse_views]
+        shop = self.shop
+        options = [c for c in shop.high + shop.low if c in shop.low or self.seen.get(c, 0) + 1 < self.th.browse_views]
         return self.rng.choice(options)
 
     def add(self, category: str | None = None) -> None:
@@ -143,11 +174,11 @@ def abandoner(a: Actor) -> None:
 
 def browser(a: Actor) -> None:
     a.page("/")
-    category = a.rng.choice(HIGH)
+    category = a.rng.choice(a.shop.high)
     for _ in range(a.th.browse_views + a.rng.randint(0, 2)):
         a.view(category)
         if a.rng.random() < 0.3:
-            a.view(a.rng.choice(LOW))
+            a.view(a.rng.choice(a.shop.low))
 
 
 def window(a: Actor) -> None:
@@ -161,8 +192,8 @@ def window(a: Actor) -> None:
 
 def bot(a: Actor) -> None:
     for n in range(a.th.bot_min_gaps + 2):
-        a.page(f"/c/{a.rng.choice(HIGH + LOW)}?page={n}")
-    category = a.rng.choice(HIGH)
+        a.page(f"/c/{a.rng.choice(a.shop.high + a.shop.low)}?page={n}")
+    category = a.rng.choice(a.shop.high)
     for _ in range(a.th.browse_views + a.rng.randint(2, 12)):
         a.view(category)
     a.add(category)
@@ -172,9 +203,11 @@ SCRIPTS: dict[str, Callable[[Actor], None]] = {
     "buyer": buyer, "abandoner": abandoner, "browser": browser, "window": window, "bot": bot}
 
 
-def events_for(persona: str, journey: Journey, rng: random.Random, th: Thresholds) -> list[dict[str, Any]]:
-    """The persona's events, played on ``journey`` (which sets ids, start time and consent)."""
-    SCRIPTS[persona](Actor(journey, rng, th, bot=persona == "bot"))
+def events_for(persona: str, journey: Journey, rng: random.Random, th: Thresholds,
+               shop: Catalogue | None = None) -> list[dict[str, Any]]:
+    """The persona's events, played on ``journey`` (which sets ids, start time and consent), over
+    ``shop``'s products (a synthetic catalogue priced from ``th`` by default)."""
+    SCRIPTS[persona](Actor(journey, rng, th, shop or catalogue(th.high_price), bot=persona == "bot"))
     return journey.events
 
 

@@ -17,7 +17,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from services.simulator.personas import Thresholds, events_for, outcome
+from services.simulator.personas import Catalogue, Thresholds, events_for, outcome
 from udfs.journey import Journey
 
 DEVICES = ("desktop", "desktop", "mobile", "mobile", "tablet")
@@ -35,6 +35,7 @@ class Plan:
     arrivals_until_ms: int | None = None
     decline_share: float = 0.0
     thresholds: Thresholds = field(default_factory=Thresholds)
+    shop: Catalogue | None = None  # the products personas view (None: a synthetic catalogue)
 
     def run_tag(self) -> str:
         """Six hex digits of (seed, start): ids differ between runs unless both are the same."""
@@ -102,7 +103,7 @@ def make_shopper(plan: Plan, idx: int, persona: str, start_ms: int) -> Shopper:
     journey = Journey(user_id=f"u_{tag}{idx:026x}" if signed_in else None, anonymous_id=f"anon-{tag}-{idx}",
                       start_ms=start_ms, step_ms=0, session_id=f"s-{tag}-{idx}", personalization=not declined,
                       channel="web" if persona == "bot" or rng.random() < 0.7 else "app", jitter=False)
-    events = events_for(persona, journey, rng, plan.thresholds)
+    events = events_for(persona, journey, rng, plan.thresholds, plan.shop)
     device = None if persona == "bot" else rng.choice(DEVICES)
     for event in events:
         event["device"] = device

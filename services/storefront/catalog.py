@@ -146,3 +146,12 @@ def load_catalog(path: str, categories: int, per_category: int) -> Catalog:
         return build_catalog(builtin_rows(), categories, per_category)
     with source.open(newline="", encoding="utf-8") as handle:
         return build_catalog(csv.DictReader(handle), categories, per_category)
+
+
+def configured_catalog(**overrides: object) -> Catalog:
+    """The catalogue the storefront serves under the ``SP_STOREFRONT_CATALOG_*`` settings (and
+    ``overrides`` of them): what the demo's simulator and model share with the shop."""
+    from .config import load_config
+
+    cfg = load_config(None, **overrides)
+    return load_catalog(cfg.catalog_path, cfg.catalog_categories, cfg.catalog_per_category)

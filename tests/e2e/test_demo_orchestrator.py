@@ -1,7 +1,8 @@
 """The demo orchestrator on the test stack: ``python -m services.demo --duration 40`` starts every
 child, prints summary lines that show simulated events and triggers, exits 0 with the job
 cancelled, and leaves no process behind (every child carries the run's state dir in its
-environment, so a survivor would be found in /proc).
+environment, so a survivor would be found in /proc). The simulated shoppers view the
+storefront's products.
 """
 from __future__ import annotations
 
@@ -16,8 +17,10 @@ import pytest
 from pipelines.config import load_job_config
 from services.stack.config import ROOT, StackConfig
 from services.stack.topics import ensure_topics, topic_specs
+from services.storefront.catalog import configured_catalog
 from tests.e2e.conftest import free_port
 from tests.servers import KafkaHandle
+from udfs.avro_codec import registry
 
 pytestmark = pytest.mark.integration
 
@@ -33,6 +36,19 @@ def survivors(marker: str) -> list[str]:
                 found.append((proc / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace"))
         except OSError:
             continue
+    return found
+
+
+def simulated_products(kafka: KafkaHandle) -> set[str]:
+    """Product ids the simulator's shoppers (anonymous ids ``anon-<run>-<n>``) viewed or carted."""
+    found = set()
+    for key, value in kafka.consume(load_job_config().events_topic, settle_s=1.0):
+        if key is None or not re.fullmatch(rb"anon-[0-9a-f]{6}-\d+", key):  # the simulator keys by anonymous id
+            continue
+        product = registry().decode(value, "behavior_event").get("product")
+        if product:
+            found.add(product["product_id"])
+    assert found, "the simulator sent product events"
     return found
 
 
@@ -58,5 +74,6 @@ def test_demo_runs_for_its_duration_and_leaves_nothing_behind(
     assert "ui_personalization" in done.stdout, out
     assert "==> stopped: job cancelled, every child exited" in done.stdout, out
     assert survivors(str(state)) == []
+    assert simulated_products(kafka) <= set(configured_catalog().products), "one catalogue for shop and shoppers"
     assert {p.name for p in state.glob("*.log")} >= {"job.log", "collector.log", "storefront.log", "smtp-sink.log",
                                                       "email.log", "webhook.log", "simulator.log"}
