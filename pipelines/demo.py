@@ -17,7 +17,7 @@ import redis
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 
 from pipelines.config import JobConfig, load_job_config
-from pipelines.demo_events import demo_consents, demo_stream
+from pipelines.demo_events import demo_consents, demo_stream, shop_products
 from pipelines.demo_model import ensure_model
 from udfs.avro_codec import DecodeError, registry
 from udfs.event_time import Stamper
@@ -90,7 +90,7 @@ def summarize(cfg: JobConfig, produced: int, marks: dict[str, dict], seconds: fl
 def main() -> int:
     cfg = load_job_config()
     since = int(time.time() * 1000)
-    stream = demo_stream(shoppers=40, start_ms=since - 60 * 60_000)
+    stream = demo_stream(shoppers=40, start_ms=since - 60 * 60_000, products=shop_products())
     consents = demo_consents(40, since - 2 * 60 * 60_000)
     produce(cfg, cfg.consent_topic, [v for _, v in consents], [k for k, _ in consents])
     start = end_offsets(cfg, cfg.events_topic)

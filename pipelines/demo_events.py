@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import random
 import uuid
+from collections.abc import Sequence
 from typing import Any
 
 from udfs.avro_codec import registry
@@ -27,20 +28,34 @@ def _event(rng: random.Random, user: dict[str, Any], etype: str, t: int, **extra
     }
 
 
-def _product(rng: random.Random) -> dict[str, Any]:
+Products = Sequence[tuple[str, str, float]]  # (product id, category, price in the base currency)
+
+
+def _product(rng: random.Random, products: Products | None) -> dict[str, Any]:
+    if products:
+        pid, category, price = rng.choice(products)
+        return {"product_id": pid, "category": category, "price": price, "currency": "EUR", "brand": None}
     category = rng.choice(sorted(CATEGORIES))
     low, high = CATEGORIES[category]
     return {"product_id": f"p{rng.randrange(1000, 1200)}", "category": category,
             "price": round(rng.uniform(low, high), 2), "currency": rng.choice(["EUR", "EUR", "USD"]), "brand": None}
 
 
-def journey(rng: random.Random, idx: int, start_ms: int) -> list[dict[str, Any]]:
-    """One shopper's session: views, maybe a cart, maybe a purchase."""
+def shop_products() -> list[tuple[str, str, float]]:
+    """The storefront's catalogue (its ``SP_STOREFRONT_CATALOG_*`` settings) as ``Products``."""
+    from services.storefront.catalog import configured_catalog
+
+    return [(p.product_id, p.category, p.price) for p in configured_catalog().products.values()]
+
+
+def journey(rng: random.Random, idx: int, start_ms: int, products: Products | None = None) -> list[dict[str, Any]]:
+    """One shopper's session: views, maybe a cart, maybe a purchase; of ``products`` when given,
+    else of a synthetic catalogue (ids p1000-p1199)."""
     user = {"user_id": f"u_{idx:032x}" if idx % 3 else None, "anonymous_id": f"anon-{idx}",
             "session_id": f"s-{idx}"}
     t = start_ms + rng.randrange(0, 60_000)
     events = [_event(rng, user, "page_view", t, page_path="/")]
-    viewed = [_product(rng) for _ in range(rng.randint(1, 5))]
+    viewed = [_product(rng, products) for _ in range(rng.randint(1, 5))]
     for product in viewed:
         t += rng.randrange(2_000, 30_000)
         events.append(_event(rng, user, "product_view", t, product=product, page_path=f"/p/{product['product_id']}"))
@@ -57,25 +72,27 @@ def journey(rng: random.Random, idx: int, start_ms: int) -> list[dict[str, Any]]
     return events
 
 
-def demo_stream(shoppers: int, start_ms: int, seed: int = 7, dup_share: float = 0.3) -> list[bytes]:
+def demo_stream(shoppers: int, start_ms: int, seed: int = 7, dup_share: float = 0.3,
+                products: Products | None = None) -> list[bytes]:
     """Encoded events of ``shoppers`` journeys, with duplicates and broken records mixed in."""
     rng = random.Random(seed)
     reg = registry()
-    events = sorted((e for i in range(shoppers) for e in journey(rng, i, start_ms)), key=lambda e: e["event_time"])
+    events = sorted((e for i in range(shoppers) for e in journey(rng, i, start_ms, products)),
+                    key=lambda e: e["event_time"])
     stream = []
     for event in events:  # in event-time order; a retried delivery follows its original closely
         stream.append(reg.encode("behavior_event", event))
         if rng.random() < dup_share:
             stream.append(stream[-1])
-    for bad in _broken(rng, reg, shoppers, start_ms):
+    for bad in _broken(rng, reg, shoppers, start_ms, products):
         stream.insert(rng.randrange(len(stream)), bad)
     return stream
 
 
-def _broken(rng: random.Random, reg: Any, shoppers: int, start_ms: int) -> list[bytes]:
-    good = reg.encode("behavior_event", journey(rng, shoppers, start_ms)[0])
-    future = journey(rng, shoppers + 1, start_ms + 86_400_000)[0]
-    negative = journey(rng, shoppers + 2, start_ms)[1]
+def _broken(rng: random.Random, reg: Any, shoppers: int, start_ms: int, products: Products | None) -> list[bytes]:
+    good = reg.encode("behavior_event", journey(rng, shoppers, start_ms, products)[0])
+    future = journey(rng, shoppers + 1, start_ms + 86_400_000, products)[0]
+    negative = journey(rng, shoppers + 2, start_ms, products)[1]
     negative["product"]["price"] = -5.0
     return [bytes(rng.getrandbits(8) for _ in range(40)), good[: len(good) // 2],
             reg.encode("behavior_event", future), reg.encode("behavior_event", negative)]
