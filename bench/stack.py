@@ -9,6 +9,7 @@ import redis
 from confluent_kafka import Consumer, TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic
 
+from bench import report
 from bench.settings import stack_config, state_path
 from pipelines.config import JobConfig, load_job_config
 from services.stack import kafka, redis_server
@@ -31,13 +32,20 @@ def down() -> None:
 
 def clear_old_runs() -> None:
     """Delete what earlier bench commands left: every topic on the bench broker (each measurement
-    makes its own, and a preloaded pool of 2 million events is ~300 MB) and their checkpoints."""
+    makes its own, and a preloaded pool of 2 million events is ~300 MB), their checkpoints, and
+    the checkouts of ``bench compare`` (70-180 MB each)."""
     admin = AdminClient({"bootstrap.servers": bootstrap()})
     names = [t for t in admin.list_topics(timeout=30).topics if not t.startswith("__")]
     for future in (admin.delete_topics(names, operation_timeout=60).values() if names else []):
         future.result(90)
     shutil.rmtree(state_path("checkpoints"), ignore_errors=True)
-    print(f"==> bench stack: deleted {len(names)} topics and the checkpoints of earlier runs", flush=True)
+    checkouts = sorted(p for p in state_path("").glob("before-*") if p.is_dir())
+    for path in checkouts:
+        report.git("worktree", "remove", "--force", str(path))
+        shutil.rmtree(path, ignore_errors=True)
+    report.git("worktree", "prune")
+    print(f"==> bench stack: deleted {len(names)} topics, the checkpoints of earlier runs and "
+          f"{len(checkouts)} compare checkouts", flush=True)
 
 
 def bootstrap() -> str:
