@@ -71,8 +71,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.events:
         s = dataclasses.replace(s, events=args.events)
     if args.command != "report":
-        stack.up()
-        stack.clear_old_runs()
+        stack.fresh()
         meta = run_meta("python -m bench " + " ".join(sys.argv[1:] if argv is None else argv), s)
         run_key = "compare_run" if args.command == "compare" else "run"  # compare keeps the tables' run
         report.save(run_key, meta, {})

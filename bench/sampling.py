@@ -27,8 +27,7 @@ def draining_job(label: str, parallelism: int, events: int, env: dict[str, str] 
     from bench.jobrun import FlinkRun
     from bench.throughput import ensure_pool, job_spec, preload
 
-    stack.up()
-    stack.clear_old_runs()
+    stack.fresh()
     topic, _ = preload(ensure_pool(events), events)
     run = stack.run_name(f"{label}-p{parallelism}")
     cfg = stack.job_config(run, events_topic=topic, parallelism=parallelism, checkpoint_interval_ms=10_000)

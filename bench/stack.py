@@ -24,6 +24,12 @@ def up() -> None:
     print(f"==> bench stack: {kafka.start(cfg)}", flush=True)
 
 
+def fresh() -> None:
+    """The bench stack up, with nothing left of earlier runs: how every bench command starts."""
+    up()
+    clear_old_runs()
+
+
 def down() -> None:
     cfg = stack_config()
     kafka.shutdown(cfg)
