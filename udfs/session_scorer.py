@@ -74,7 +74,7 @@ class LoadedModel:
     """One model version in an ONNX Runtime session, with the featurizer it was trained with."""
 
     def __init__(self, version: str, onnx_path: str | Path, meta: Mapping[str, Any],
-                 threads: int = 1) -> None:
+                 threads: int = 1, memo: ScoreMemo | None = None) -> None:
         ort = ort_module()
         opts = ort.SessionOptions()
         opts.intra_op_num_threads = threads
@@ -86,13 +86,14 @@ class LoadedModel:
         outputs = {o.name: o.shape for o in self.session.get_outputs()}
         ranked = outputs.get(RANKING_NAMES[0])  # [batch, k] when the export ranks (models.export)
         self.ranking_k = ranked[1] if ranked is not None and isinstance(ranked[1], int) else 0
-        self.memo = ScoreMemo()  # per version: a swapped-in model starts with an empty one
+        self.memo = memo if memo is not None else ScoreMemo()  # per version: a swapped-in model starts empty
 
     @classmethod
-    def from_version(cls, found: ModelVersion, variant: str = "auto", threads: int = 1) -> LoadedModel:
+    def from_version(cls, found: ModelVersion, variant: str = "auto", threads: int = 1,
+                     memo: ScoreMemo | None = None) -> LoadedModel:
         """Load a registry version (file checksums verified against its manifest)."""
         meta = found.meta()
-        return cls(found.version, found.file(_variant_file(meta, variant)), meta, threads)
+        return cls(found.version, found.file(_variant_file(meta, variant)), meta, threads, memo)
 
     @classmethod
     def from_dir(cls, path: str | Path, variant: str = "auto", threads: int = 1) -> LoadedModel:
@@ -230,9 +231,8 @@ class OnnxSessionScorer:
             return
         found = self.registry().get(number)
         self._failed = found.version  # until it has loaded: a broken version is tried once
-        model = LoadedModel.from_version(found, self.config.variant, self.config.intra_op_threads)
-        model.memo = ScoreMemo(self.config.memo_entries, self.config.memo_steps)
-        self._model = model
+        self._model = LoadedModel.from_version(found, self.config.variant, self.config.intra_op_threads,
+                                               ScoreMemo(self.config.memo_entries, self.config.memo_steps))
         self._failed, self._said_missing = None, False
         log.info("session scorer: now scoring with model %s from %s", found.version, self.config.registry)
 
