@@ -1,4 +1,5 @@
-"""E-mail bodies for outbound triggers: plain text and HTML, built from the trigger alone.
+"""E-mail bodies for outbound triggers: plain text and HTML, built from the trigger (and the
+shop's product names, when the sender has a catalogue: an unknown product shows its id).
 
 - ``abandoned_cart``: the cart's lines (product, quantity, unit price, line total), the cart
   value, a link back to the cart, and the recommended items.
@@ -11,6 +12,7 @@ message's ``Message-ID`` derives from the trigger id, so a receiver can deduplic
 from __future__ import annotations
 
 import html
+from collections.abc import Mapping
 from dataclasses import dataclass
 from email.message import EmailMessage
 from email.utils import formatdate
@@ -38,34 +40,35 @@ def _link(shop_url: str, kind: str, ident: str) -> str:
     return f"{shop_url.rstrip('/')}/{kind}/{quote(ident, safe='/')}"
 
 
-def _cart_rows(trigger: dict[str, Any], shop_url: str) -> list[tuple[str, str, str]]:
+def _cart_rows(trigger: dict[str, Any], shop_url: str, names: Mapping[str, str]) -> list[tuple[str, str, str]]:
     """(plain line, HTML row, product id) per cart line."""
     cur, rows = trigger.get("currency"), []
     for line in trigger.get("cart") or []:
         pid, qty, price = str(line["product_id"]), int(line["quantity"]), float(line["price"])
-        text = f"  - {pid} x {qty} at {money(price, cur)} = {money(price * qty, cur)}  {_link(shop_url, 'p', pid)}"
-        row = (f'<tr><td><a href="{html.escape(_link(shop_url, "p", pid))}">{html.escape(pid)}</a></td>'
+        name = names.get(pid, pid)
+        text = f"  - {name} x {qty} at {money(price, cur)} = {money(price * qty, cur)}  {_link(shop_url, 'p', pid)}"
+        row = (f'<tr><td><a href="{html.escape(_link(shop_url, "p", pid))}">{html.escape(name)}</a></td>'
                f"<td>{qty}</td><td>{html.escape(money(price, cur))}</td>"
                f"<td>{html.escape(money(price * qty, cur))}</td></tr>")
         rows.append((text, row, pid))
     return rows
 
 
-def _recommendations(trigger: dict[str, Any], shop_url: str) -> tuple[str, str]:
+def _recommendations(trigger: dict[str, Any], shop_url: str, names: Mapping[str, str]) -> tuple[str, str]:
     """The 'you might also like' block, plain and HTML ('' when there is nothing to show)."""
-    items = [str(i) for i in trigger.get("recommended_items") or []]
+    items = [(str(i), names.get(str(i), str(i))) for i in trigger.get("recommended_items") or []]
     if not items:
         return "", ""
-    text = "You might also like:\n" + "\n".join(f"  - {i}  {_link(shop_url, 'p', i)}" for i in items) + "\n"
-    lis = "".join(f'<li><a href="{html.escape(_link(shop_url, "p", i))}">{html.escape(i)}</a></li>' for i in items)
+    text = "You might also like:\n" + "\n".join(f"  - {n}  {_link(shop_url, 'p', i)}" for i, n in items) + "\n"
+    lis = "".join(f'<li><a href="{html.escape(_link(shop_url, "p", i))}">{html.escape(n)}</a></li>' for i, n in items)
     return text, f"<h3>You might also like</h3><ul>{lis}</ul>"
 
 
-def _abandoned_cart(trigger: dict[str, Any], shop_url: str) -> Rendered:
-    rows = _cart_rows(trigger, shop_url)
+def _abandoned_cart(trigger: dict[str, Any], shop_url: str, names: Mapping[str, str]) -> Rendered:
+    rows = _cart_rows(trigger, shop_url, names)
     value = money(trigger.get("cart_value"), trigger.get("currency"))
     cart_url = f"{shop_url.rstrip('/')}/cart"
-    rec_text, rec_html = _recommendations(trigger, shop_url)
+    rec_text, rec_html = _recommendations(trigger, shop_url, names)
     text = ("Hello,\n\nyou left these items in your cart:\n\n" + "\n".join(r[0] for r in rows)
             + f"\n\nCart value: {value}\nComplete your order: {cart_url}\n\n{rec_text}")
     body = (f"<p>Hello,</p><p>you left these items in your cart:</p><table><tr><th>Item</th><th>Qty</th>"
@@ -76,23 +79,24 @@ def _abandoned_cart(trigger: dict[str, Any], shop_url: str) -> Rendered:
     return Rendered(f"You left {count} item{'s' if count != 1 else ''} in your cart", text, body)
 
 
-def _browse_offer(trigger: dict[str, Any], shop_url: str) -> Rendered:
+def _browse_offer(trigger: dict[str, Any], shop_url: str, names: Mapping[str, str]) -> Rendered:
     category = str(trigger.get("category") or "our selection")
     url = _link(shop_url, "c", category)
-    rec_text, rec_html = _recommendations(trigger, shop_url)
+    rec_text, rec_html = _recommendations(trigger, shop_url, names)
     text = (f"Hello,\n\nstill thinking about {category}? We picked an offer for you:\n{url}\n\n{rec_text}")
     body = (f"<p>Hello,</p><p>still thinking about <b>{html.escape(category)}</b>? We picked an offer for you:</p>"
             f'<p><a href="{html.escape(url)}">See the {html.escape(category)} offer</a></p>{rec_html}')
     return Rendered(f"An offer on {category}, picked for you", text, body)
 
 
-def render(trigger: dict[str, Any], shop_url: str) -> Rendered:
-    """The e-mail for an ``abandoned_cart`` or ``repeated_browse_offer`` trigger (ValueError otherwise)."""
-    kind = trigger.get("trigger_type")
+def render(trigger: dict[str, Any], shop_url: str, names: Mapping[str, str] | None = None) -> Rendered:
+    """The e-mail for an ``abandoned_cart`` or ``repeated_browse_offer`` trigger (ValueError
+    otherwise); ``names`` maps product ids to the names the e-mail shows."""
+    kind, names = trigger.get("trigger_type"), names or {}
     if kind == "abandoned_cart":
-        return _abandoned_cart(trigger, shop_url)
+        return _abandoned_cart(trigger, shop_url, names)
     if kind == "repeated_browse_offer":
-        return _browse_offer(trigger, shop_url)
+        return _browse_offer(trigger, shop_url, names)
     raise ValueError(f"no e-mail for trigger type {kind!r}")
 
 

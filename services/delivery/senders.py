@@ -44,6 +44,15 @@ def smtp_verdict(exc: BaseException) -> Attempt:
     return Attempt("retry", _describe(exc))
 
 
+def product_names(catalog_path: str) -> dict[str, str]:
+    """Product id -> name from the storefront's catalogue built from ``catalog_path`` ({} without one)."""
+    if not catalog_path:
+        return {}
+    from services.storefront.catalog import configured_catalog
+
+    return {pid: p.name for pid, p in configured_catalog(catalog_path=catalog_path).products.items()}
+
+
 class EmailSender:
     """Resolve the address, render, and send over SMTP with retries."""
 
@@ -52,12 +61,13 @@ class EmailSender:
         self.directory = directory
         self.sleep = sleep
         self.backoff = Backoff.from_config(cfg)
+        self.names = product_names(cfg.catalog_path)
 
     def __call__(self, trigger: dict[str, Any]) -> SendResult:
         to = self.directory.address(str(trigger["user_id"]))
         if to is None:
             return SendResult("skipped", "no_address", 0)
-        msg = build_message(trigger, render(trigger, self.cfg.shop_url), self.cfg.sender, to)
+        msg = build_message(trigger, render(trigger, self.cfg.shop_url, self.names), self.cfg.sender, to)
         result = retry(lambda n: self.attempt(msg), schedule(self.backoff), self.sleep,
                        give_up_after_s=self.backoff.give_up_after_s)
         return SendResult(result.status, f"{result.detail} to {to}".strip(), result.attempts)

@@ -93,6 +93,7 @@ def delivery_env(demo: Demo, channel: str) -> dict[str, str]:
             "SP_DELIVERY_TOPIC": demo.job.triggers_topic, "SP_DELIVERY_GROUP_ID": f"shoppulse-demo-{channel}-{run}",
             "SP_DELIVERY_AUTO_OFFSET_RESET": "latest", "SP_DELIVERY_SMTP_PORT": str(cfg.smtp_port),
             "SP_DELIVERY_SHOP_URL": f"http://{LOCAL}:{cfg.storefront_port}",
+            "SP_DELIVERY_CATALOG_PATH": load_storefront_config().catalog_path,
             "SP_DELIVERY_WEBHOOK_URL": f"http://{LOCAL}:{cfg.webhook_port}/push",
             "SP_DELIVERY_JOURNAL_FILE": str(cfg.state / f"deliveries-{channel}.jsonl")}
 

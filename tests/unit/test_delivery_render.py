@@ -61,6 +61,28 @@ def test_values_from_the_trigger_are_escaped_in_html_and_quoted_in_links() -> No
     assert "https://shop.example/p/%3Cb%3Ex%3C/b%3E%26y" in rendered.text
 
 
+def test_known_products_are_named_and_still_linked_by_id_and_names_are_escaped() -> None:
+    t = abandoned_cart("u1")
+    names = {"p-kettle": "Acme Kettle <2l>", "p-mug": "Acme Mug"}
+    rendered = render(t, SHOP, names)
+    assert "Acme Kettle <2l> x 2 at 39.50 EUR = 79.00 EUR  https://shop.example/p/p-kettle" in rendered.text
+    assert "  - Acme Mug  https://shop.example/p/p-mug" in rendered.text
+    assert "p-toaster x 1" in rendered.text, "a product the catalogue does not know shows its id"
+    assert '<a href="https://shop.example/p/p-kettle">Acme Kettle &lt;2l&gt;</a>' in rendered.html
+    assert '<a href="https://shop.example/p/p-mug">Acme Mug</a>' in rendered.html
+
+
+def test_the_sender_names_products_from_the_storefronts_catalogue() -> None:
+    from services.delivery.senders import product_names
+    from services.storefront.catalog import configured_catalog
+    from services.storefront.config import DEFAULT_DATA
+
+    names = product_names(str(DEFAULT_DATA))
+    catalogue = configured_catalog(catalog_path=str(DEFAULT_DATA)).products
+    assert names and names == {pid: p.name for pid, p in catalogue.items()}
+    assert product_names("") == {}
+
+
 def test_no_email_for_ui_personalization() -> None:
     with pytest.raises(ValueError, match="ui_personalization"):
         render(ui_hint("u"), SHOP)
