@@ -21,7 +21,7 @@ from pipelines.demo_events import Products, journey, shop_products
 from services.storefront.config import load_config as load_storefront_config
 from udfs.avro_codec import registry
 from udfs.envconfig import from_env
-from udfs.model_store import ModelVersion, current_version, resolve_root
+from udfs.model_store import ModelStoreError, ModelVersion, current_version, resolve_root
 from udfs.session_scorer import ScorerConfig
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -48,6 +48,17 @@ def knows_shop(found: ModelVersion, products: Products) -> bool:
     return any(pid in items for pid, _, _ in products)
 
 
+def unfit(found: ModelVersion | None, products: Products) -> str | None:
+    """Why the demo needs a new model (None: the promoted one will do)."""
+    if found is None:
+        return "no promoted model"
+    try:
+        fits = knows_shop(found, products)
+    except ModelStoreError as exc:
+        return f"the promoted model {found.version} cannot be read ({exc})"
+    return None if fits else f"the promoted model {found.version} knows none of the shop's products"
+
+
 def training_data(work: Path, products: Products) -> tuple[Path, str, str]:
     """(file, format, description): the REES46 events the storefront's catalogue comes from, or,
     without that file, demo journeys over the shop's products."""
@@ -64,12 +75,11 @@ def ensure_model(work: Path = ROOT / "artifacts" / "demo-model") -> str | None:
     root = resolve_root(from_env(ScorerConfig, "SP_SCORER").registry)
     products = shop_products()
     found = current_version(root)
-    if found is not None and knows_shop(found, products):
+    why = unfit(found, products)
+    if found is not None and why is None:
         return str(found.version)
     work.mkdir(parents=True, exist_ok=True)
     data, fmt, what = training_data(work, products)
-    why = ("no promoted model" if found is None else
-           f"the promoted model {found.version} knows none of the shop's products")
     print(f"==> {why}: training a small one on {what} (about a minute) ...", flush=True)
     cmd = [sys.executable, "-m", "models.train", "--data", str(data), "--format", fmt,
            "--out", str(work / "run"), "--configs", "1", "--max-epochs", "4", "--threads", "2",

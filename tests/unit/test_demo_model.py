@@ -12,16 +12,18 @@ import pytest
 from pipelines import demo_model
 from pipelines.demo_events import shop_products
 from services.storefront.catalog import configured_catalog
-from udfs.model_store import current_version
+from udfs.model_store import ModelStoreError, current_version
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
 class Version:
-    def __init__(self, items: list[str]) -> None:
-        self.items = items
+    def __init__(self, items: list[str] | None, version: str = "v0007") -> None:
+        self.items, self.version = items, version
 
     def meta(self) -> dict[str, Any]:
+        if self.items is None:
+            raise ModelStoreError("v0007/model.json: sha256 0123 != registered 4567")
         return {"feature_spec": {"items": self.items}}
 
 
@@ -29,6 +31,14 @@ def test_a_model_knows_the_shop_when_its_vocabulary_holds_one_of_the_shops_produ
     products = [("1001", "electronics/smartphone", 289.0), ("1002", "electronics/smartphone", 899.0)]
     assert demo_model.knows_shop(Version(["p1000", "1002"]), products)  # type: ignore[arg-type]
     assert not demo_model.knows_shop(Version(["p1000", "p1001"]), products)  # type: ignore[arg-type]
+
+
+def test_the_reason_for_a_new_model_is_said_and_an_unreadable_one_is_replaced_not_fatal() -> None:
+    products = [("1001", "electronics/smartphone", 289.0)]
+    assert demo_model.unfit(None, products) == "no promoted model"
+    assert demo_model.unfit(Version(["1001"]), products) is None  # type: ignore[arg-type]
+    assert "v0007 knows none of the shop's products" in str(demo_model.unfit(Version(["p1"]), products))  # type: ignore[arg-type]
+    assert "v0007 cannot be read (v0007/model.json: sha256" in str(demo_model.unfit(Version(None), products))  # type: ignore[arg-type]
 
 
 def test_the_shop_products_are_the_storefront_catalogue() -> None:
