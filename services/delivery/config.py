@@ -65,7 +65,7 @@ class EmailConfig(DeliveryConfig):
     shop_url: str = env_field("https://shop.example", "Base URL of product and category links.")
     catalog_path: str = env_field(
         "", "REES46 events CSV the storefront's catalogue is built from (as SP_STOREFRONT_CATALOG_PATH, sized by "
-        "SP_STOREFRONT_CATALOG_*): e-mails show its product names. Empty: product ids.")
+        "SP_STOREFRONT_CATALOG_*): e-mails name its products and recommend only those. Empty: ids.")
     address_book: str = env_field("", "JSON file {user_id: address}, consulted first (empty: off).")
     address_key: str = env_field("", "Redis key template holding a user's address, e.g. sp:contact:{user}.")
     address_template: str = env_field("{user}@shop.example", "Fallback address template (empty: off).")

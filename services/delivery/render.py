@@ -1,5 +1,6 @@
 """E-mail bodies for outbound triggers: plain text and HTML, built from the trigger (and the
-shop's product names, when the sender has a catalogue: an unknown product shows its id).
+shop's product names, when the sender has a catalogue: a cart line the catalogue does not know
+shows its id, a recommendation it does not sell is left out).
 
 - ``abandoned_cart``: the cart's lines (product, quantity, unit price, line total), the cart
   value, a link back to the cart, and the recommended items.
@@ -55,8 +56,10 @@ def _cart_rows(trigger: dict[str, Any], shop_url: str, names: Mapping[str, str])
 
 
 def _recommendations(trigger: dict[str, Any], shop_url: str, names: Mapping[str, str]) -> tuple[str, str]:
-    """The 'you might also like' block, plain and HTML ('' when there is nothing to show)."""
-    items = [(str(i), names.get(str(i), str(i))) for i in trigger.get("recommended_items") or []]
+    """The 'you might also like' block, plain and HTML ('' when there is nothing to show). With a
+    catalogue (``names``) only the products it sells are recommended: a link must lead somewhere."""
+    ids = [str(i) for i in trigger.get("recommended_items") or []]
+    items = [(i, names.get(i, i)) for i in ids if not names or i in names]
     if not items:
         return "", ""
     text = "You might also like:\n" + "\n".join(f"  - {n}  {_link(shop_url, 'p', i)}" for i, n in items) + "\n"

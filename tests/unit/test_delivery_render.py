@@ -61,13 +61,15 @@ def test_values_from_the_trigger_are_escaped_in_html_and_quoted_in_links() -> No
     assert "https://shop.example/p/%3Cb%3Ex%3C/b%3E%26y" in rendered.text
 
 
-def test_known_products_are_named_and_still_linked_by_id_and_names_are_escaped() -> None:
+def test_known_products_are_named_linked_by_id_escaped_and_unsold_ones_not_recommended() -> None:
     t = abandoned_cart("u1")
     names = {"p-kettle": "Acme Kettle <2l>", "p-mug": "Acme Mug"}
     rendered = render(t, SHOP, names)
     assert "Acme Kettle <2l> x 2 at 39.50 EUR = 79.00 EUR  https://shop.example/p/p-kettle" in rendered.text
     assert "  - Acme Mug  https://shop.example/p/p-mug" in rendered.text
-    assert "p-toaster x 1" in rendered.text, "a product the catalogue does not know shows its id"
+    assert "p-toaster x 1" in rendered.text, "a cart line the catalogue does not know shows its id"
+    assert "p-grinder" not in rendered.text + rendered.html, "a recommendation the shop does not sell is left out"
+    assert "p-grinder" in render(t, SHOP).text, "without a catalogue every recommendation is shown"
     assert '<a href="https://shop.example/p/p-kettle">Acme Kettle &lt;2l&gt;</a>' in rendered.html
     assert '<a href="https://shop.example/p/p-mug">Acme Mug</a>' in rendered.html
 
