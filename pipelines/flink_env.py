@@ -25,7 +25,9 @@ def _python_path() -> str:
     return os.pathsep.join(dict.fromkeys([here, *paths]))
 
 
-def flink_configuration(cfg: JobConfig) -> Configuration:
+def flink_configuration(cfg: JobConfig, restore: str | None = None) -> Configuration:
+    """The job's Flink options; ``restore``: the checkpoint a resuming run restores
+    (``pipelines.resume.recovery_path``, which ``create_env`` asks once)."""
     conf = Configuration()
     conf.set_string("python.execution-mode", "thread")
     conf.set_string("python.executable", cfg.python_executable)
@@ -39,13 +41,13 @@ def flink_configuration(cfg: JobConfig) -> Configuration:
     conf.set_string("execution.buffer-timeout.interval", f"{cfg.buffer_timeout_ms} ms")
     conf.set_string("execution.checkpointing.storage", "filesystem")
     conf.set_string("execution.checkpointing.dir", checkpoint_uri(checkpoint_location(cfg)))
-    for key, value in recovery_options(cfg).items():
+    for key, value in recovery_options(cfg, restore).items():
         conf.set_string(key, value)
     return conf
 
 
-def recovery_options(cfg: JobConfig) -> dict[str, str]:
-    """Checkpoint retention and restore for a resuming unbounded run (``pipelines.resume``).
+def recovery_options(cfg: JobConfig, restore: str | None) -> dict[str, str]:
+    """Checkpoint retention, and the restore of ``restore``, for a resuming unbounded run.
     State of an operator the restored job no longer has is skipped, so an upgrade that drops or
     renames one still starts; the named stages (uids ingest, dedup, engine) keep theirs. The
     restored checkpoint is claimed: deleted once the new run has checkpointed, so an erased
@@ -53,9 +55,8 @@ def recovery_options(cfg: JobConfig) -> dict[str, str]:
     if cfg.bounded or not cfg.resume:
         return {}
     opts = {"execution.checkpointing.externalized-checkpoint-retention": "RETAIN_ON_CANCELLATION"}
-    path = recovery_path(cfg)
-    if path is not None:
-        opts["execution.state-recovery.path"] = path
+    if restore is not None:
+        opts["execution.state-recovery.path"] = restore
         opts["execution.state-recovery.ignore-unclaimed-state"] = "true"
         # the new run owns the restored checkpoint and deletes it once its own first one is done
         opts["execution.state-recovery.claim-mode"] = "CLAIM"
@@ -82,7 +83,7 @@ def create_env(cfg: JobConfig, overrides: Mapping[str, str] | None = None,
     """Stream + table environments configured for ``cfg`` (mini-cluster when run locally);
     ``overrides``: Flink options set on top (the benchmarks' REST port, chaining, mode)."""
     os.environ.setdefault("PYFLINK_CLIENT_EXECUTABLE", cfg.python_executable)
-    conf = flink_configuration(cfg)
+    conf = flink_configuration(cfg, recovery_path(cfg))  # prunes earlier runs' checkpoints, logs the choice
     for key, value in (overrides or {}).items():
         conf.set_string(key, value)
     env = StreamExecutionEnvironment.get_execution_environment(conf)

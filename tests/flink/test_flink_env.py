@@ -7,7 +7,7 @@ from pathlib import Path
 
 from pipelines.config import load_job_config
 from pipelines.flink_env import checkpoint_uri, create_env, flink_configuration, on_cluster, resolved_parallelism
-from pipelines.resume import scope_name
+from pipelines.resume import recovery_path, scope_name
 
 
 def test_checkpoints_are_written_to_the_job_s_folder_in_the_configured_directory(tmp_path: Path) -> None:
@@ -25,12 +25,12 @@ def test_an_unbounded_resuming_run_retains_its_checkpoints_and_restores_the_newe
     chk = tmp_path / scope_name(cfg) / "a1b2" / "chk-3"
     chk.mkdir(parents=True)
     (chk / "_metadata").write_bytes(b"meta")
-    conf = flink_configuration(cfg)
+    conf = flink_configuration(cfg, recovery_path(cfg))
     assert conf.get_string("execution.state-recovery.path", "") == chk.as_uri()
     assert conf.get_string("execution.state-recovery.ignore-unclaimed-state", "") == "true"
     assert conf.get_string("execution.state-recovery.claim-mode", "") == "CLAIM"
     for other in (replace(cfg, resume=False), replace(cfg, bounded=True)):
-        conf = flink_configuration(other)
+        conf = flink_configuration(other, chk.as_uri())  # such a run restores nothing, whatever it is given
         assert conf.get_string(retain, "") == "" and conf.get_string("execution.state-recovery.path", "") == ""
 
 
