@@ -4,7 +4,8 @@ real processes on free ports. Anything that cannot start fails the test with its
 
 The job's abandonment window is ``E2E_ABANDON_WINDOW_MS``. A test module may set ``E2E_SCORER``
 (an object with ``score(steps)``, see ``udfs.scoring``) for the job to score sessions with, as no
-model is promoted in tests. ``mailbox`` adds an SMTP sink and the e-mail sender on the triggers.
+model is promoted in tests. ``mailbox`` adds an SMTP sink and the e-mail sender on the triggers
+(with the storefront's catalogue, so e-mails name its products).
 """
 from __future__ import annotations
 
@@ -27,6 +28,7 @@ from pipelines.config import JobConfig, load_job_config
 from services.delivery.smtp_sink import SmtpSink
 from services.stack.config import ROOT
 from services.stack.proc import tail
+from services.storefront.config import load_config as load_storefront_config
 from udfs.avro_codec import registry
 from udfs.journey import Journey
 
@@ -181,7 +183,8 @@ def mailbox(shop: Shop, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Ma
     sender = spawn("email", ["services.delivery", "email"], {
         "SP_DELIVERY_BOOTSTRAP_SERVERS": shop.kafka.bootstrap, "SP_DELIVERY_TOPIC": shop.cfg.triggers_topic,
         "SP_DELIVERY_GROUP_ID": f"e2e-email-{uuid.uuid4().hex[:8]}", "SP_DELIVERY_REDIS_URL": shop.cfg.redis_url,
-        "SP_DELIVERY_SMTP_PORT": str(sink.port), "SP_DELIVERY_SHOP_URL": shop.storefront}, shop.logs)
+        "SP_DELIVERY_SMTP_PORT": str(sink.port), "SP_DELIVERY_SHOP_URL": shop.storefront,
+        "SP_DELIVERY_CATALOG_PATH": load_storefront_config({}).catalog_path}, shop.logs)
     try:
         wait_logged(sender, "email delivery: topic")
         yield Mailbox(sink.folder, sink)
