@@ -8,12 +8,11 @@ from __future__ import annotations
 
 import base64
 import shutil
-import socket
 import uuid
 from pathlib import Path
 
 from services.stack.config import StackConfig
-from services.stack.proc import StackError, read_pid, spawn, stop, wait_ready
+from services.stack.proc import StackError, port_open, read_pid, spawn, stop, wait_ready
 
 LOG4J2 = """\
 status = warn
@@ -98,12 +97,6 @@ def _format(cfg: StackConfig) -> None:
     done = subprocess.run(argv, capture_output=True, text=True, timeout=120)
     if done.returncode != 0:
         raise StackError(f"formatting Kafka storage failed:\n{done.stdout}\n{done.stderr}")
-
-
-def port_open(port: int) -> bool:
-    with socket.socket() as s:
-        s.settimeout(0.5)
-        return s.connect_ex(("127.0.0.1", port)) == 0
 
 
 def ready(cfg: StackConfig) -> bool:

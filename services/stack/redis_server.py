@@ -5,7 +5,7 @@ import os
 import shutil
 
 from services.stack.config import StackConfig
-from services.stack.proc import StackError, read_pid, spawn, stop, wait_ready
+from services.stack.proc import StackError, port_open, read_pid, spawn, stop, wait_ready
 
 
 def ready(cfg: StackConfig) -> bool:
@@ -22,6 +22,8 @@ def start(cfg: StackConfig) -> str:
     pid_file = d / "redis.pid"
     if read_pid(pid_file) is not None and ready(cfg):
         return f"Redis already running on {cfg.redis_url}"
+    if port_open(cfg.redis_port):  # another process's server: its keys are not ours to use or flush
+        raise StackError(f"port {cfg.redis_port} is taken by another process; set SP_STACK_REDIS_PORT")
     server = shutil.which("redis-server") or "/usr/bin/redis-server"
     if not os.path.exists(server):
         raise StackError("redis-server not found: run scripts/setup.sh (installs Debian's redis-server)")
