@@ -45,7 +45,7 @@ def shop_products() -> list[tuple[str, str, float]]:
     """The storefront's catalogue (its ``SP_STOREFRONT_CATALOG_*`` settings) as ``Products``."""
     from services.storefront.catalog import configured_catalog
 
-    return [(p.product_id, p.category, p.price) for p in configured_catalog().products.values()]
+    return configured_catalog().offers()
 
 
 def journey(rng: random.Random, idx: int, start_ms: int, products: Products | None = None) -> list[dict[str, Any]]:

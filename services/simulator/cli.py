@@ -69,8 +69,7 @@ def shop_of(path: str, high_price: float) -> Catalogue | None:
         return None
     from services.storefront.catalog import configured_catalog
 
-    products = configured_catalog(catalog_path=path).products.values()
-    shop = shop_catalogue(((p.product_id, p.category, p.price) for p in products), high_price)
+    shop = shop_catalogue(configured_catalog(catalog_path=path).offers(), high_price)
     if shop is None:
         sys.stderr.write(f"simulator: the catalogue from {path} has no category priced at 1.5x browse_high_price "
                          f"({high_price:g}) and another at 0.6x or less: personas use a synthetic catalogue\n")

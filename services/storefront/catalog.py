@@ -61,6 +61,10 @@ class Catalog:
     popular: tuple[str, ...] = field(default=())
     currency: str = "EUR"
 
+    def offers(self) -> list[tuple[str, str, float]]:
+        """(product id, category, price) of every product: what the demo's simulator and model use."""
+        return [(p.product_id, p.category, p.price) for p in self.products.values()]
+
     def in_category(self, category_id: str) -> list[Product]:
         return [self.products[p] for p in self.categories[category_id].product_ids]
 

@@ -2,7 +2,6 @@
 server the project then uses as its own (with that server's keys in it)."""
 from __future__ import annotations
 
-import socket
 from pathlib import Path
 
 import pytest
@@ -10,14 +9,9 @@ import redis
 
 from services.stack import config, redis_server
 from services.stack.proc import StackError
+from tests.e2e.conftest import free_port
 
 pytestmark = pytest.mark.integration
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def test_a_port_held_by_another_redis_fails_the_start_and_our_own_is_reused(tmp_path: Path) -> None:
