@@ -43,6 +43,14 @@ def offer_view(category: str, catalog: Catalog, pct: int) -> Message:
             "text": f"{pct}% off {name} today, just for you"}
 
 
+def sellable(items: Iterable[Any] | None, catalog: Catalog) -> list[Message]:
+    """The recommended products the shop sells, in the model's order, as a page shows them
+    (id, name, price, link); ids the catalogue does not know are left out."""
+    found = (catalog.products.get(str(item)) for item in items or ())
+    return [{"product_id": p.product_id, "name": p.name, "price": p.price, "url": f"/p/{p.product_id}"}
+            for p in found if p is not None]
+
+
 def page_message(trigger: Mapping[str, Any], catalog: Catalog, offer_pct: int) -> Message | None:
     """What a page renders for ``trigger``; None for holdout or non-onsite triggers."""
     if trigger.get("holdout") or "onsite" not in (trigger.get("channels") or ()):
@@ -51,7 +59,7 @@ def page_message(trigger: Mapping[str, Any], catalog: Catalog, offer_pct: int) -
     message: Message = {"trigger_id": trigger["trigger_id"], "type": trigger["trigger_type"],
                         "emitted_at": trigger.get("emitted_at"), "hints": hints,
                         "banner": hints_view(hints, catalog),
-                        "recommended": list(trigger.get("recommended_items") or [])}
+                        "recommended": sellable(trigger.get("recommended_items"), catalog)}
     if trigger["trigger_type"] == "repeated_browse_offer" and trigger.get("category"):
         message["offer"] = offer_view(str(trigger["category"]), catalog, offer_pct)
     return message

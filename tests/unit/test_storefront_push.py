@@ -25,6 +25,14 @@ def test_offer_message_names_the_category_page_and_discount() -> None:
                                 "text": "15% off Electronics › Smartphone today, just for you"}
 
 
+def test_pages_get_only_the_recommended_products_the_shop_sells_named_and_in_order() -> None:
+    message = page_message(trigger("a1", recommended_items=["k2", "unsold-9", "p2"]), small_catalog(), 15)
+    assert message is not None
+    assert [(p["product_id"], p["url"]) for p in message["recommended"]] == [("k2", "/p/k2"), ("p2", "/p/p2")]
+    assert all(p["name"] and p["price"] > 0 for p in message["recommended"])
+    assert page_message(trigger("a1", recommended_items=[]), small_catalog(), 15)["recommended"] == []  # type: ignore[index]
+
+
 def test_holdout_and_non_onsite_triggers_are_never_shown() -> None:
     catalog = small_catalog()
     assert page_message(trigger("a1", holdout=True, channels=[]), catalog, 10) is None
