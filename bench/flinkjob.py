@@ -3,7 +3,8 @@
     python -m bench.flinkjob SPEC.json
 
 SPEC: {"kind": "job" | "passthrough-python" | "passthrough-python-keyed"
-| "passthrough-java", "config": JobConfig fields,
+| "passthrough-java" | "passthrough-udf" | "passthrough-python-state" | "ingest-datastream"
+| "ingest-udf", "config": JobConfig fields,
 "out_topic": passthrough target, "rest_port": N, "chaining": bool, "model": export dir or "",
 "engine": EngineConfig overrides, "ingest": IngestConfig overrides}.
 
@@ -15,7 +16,12 @@ port for metrics. ``job`` is ``pipelines.job.build`` on the Kafka sources and si
 through the same sink: ``passthrough-python`` through one Python map (the least any PyFlink
 DataStream job pays), ``passthrough-python-keyed`` through two Python maps with a Python key
 selector between them (the plumbing of one keyed stage of the job, without its work), and
-``passthrough-java`` in Flink SQL alone (no Python).
+``passthrough-java`` in Flink SQL alone (no Python). ``passthrough-udf`` copies through a Table
+API scalar Python UDF in SQL; ``ingest-datastream`` and ``ingest-udf`` run the job's decode,
+validation, normalization and clean-event encoding (``bench.ingest_paths.ingest_bytes``) as a
+DataStream map and as a scalar UDF (``python -m bench.ingest_paths``); ``passthrough-python-state``
+copies through one keyed stage that reads and writes a value state per record, keyed as the job
+keys.
 """
 from __future__ import annotations
 
@@ -27,7 +33,9 @@ from pathlib import Path
 from typing import Any
 
 from pyflink.common import Row
-from pyflink.datastream import StreamExecutionEnvironment
+from pyflink.common.typeinfo import Types
+from pyflink.datastream import KeyedProcessFunction, RuntimeContext, StreamExecutionEnvironment
+from pyflink.datastream.state import ValueStateDescriptor
 
 from pipelines import flink_env
 from pipelines.config import JobConfig, load_job_config
@@ -68,6 +76,31 @@ def passthrough_python_keyed(env: Any, t_env: Any, cfg: JobConfig, out_topic: st
     statements.attach_as_datastream()
 
 
+class CountPerKey(KeyedProcessFunction):
+    """Reads and writes one value state per record, as each keyed stage of the job does."""
+
+    def open(self, runtime_context: RuntimeContext) -> None:
+        self.seen = runtime_context.get_state(ValueStateDescriptor("seen", Types.LONG()))
+
+    def process_element(self, value: tuple[bytes, bytes], ctx: KeyedProcessFunction.Context) -> Any:
+        self.seen.update((self.seen.value() or 0) + 1)
+        yield Row(k=b"", v=value[1])
+
+
+def passthrough_python_state(env: Any, t_env: Any, cfg: JobConfig, out_topic: str) -> None:
+    """One keyed stage with per-key state, keyed as the job keys (``pipelines.job.keyed``: at
+    parallelism 1 reinterpreted, not exchanged, so it chains with the map before it)."""
+    from pipelines.job import keyed
+
+    source = kafka_sources(t_env, cfg, {"event": (cfg.events_topic, None)})
+    pairs = source.map(key_and_value).name("pair")
+    single = env.get_parallelism() == 1
+    copied = keyed(pairs, single).process(CountPerKey(), output_type=KEYED_OUT).name("keyed-state")
+    statements = t_env.create_statement_set()
+    kafka_sink(t_env, statements, cfg, copied, out_topic, "copy")
+    statements.attach_as_datastream()
+
+
 def key_and_value(row: Row) -> tuple[bytes, bytes]:
     value = bytes(row[1])
     return value[-12:], value
@@ -94,6 +127,46 @@ def passthrough_java(t_env: Any, cfg: JobConfig, out_topic: str) -> Any:
     return t_env.execute_sql(f"INSERT INTO {dst} SELECT CAST(x'' AS BYTES), `value` FROM {src}")
 
 
+def ingest_map(row: Row) -> Row:
+    from bench.ingest_paths import ingest_bytes
+
+    return Row(k=b"", v=ingest_bytes(bytes(row[1]), row[2], row[3])[1])
+
+
+def ingest_datastream(env: Any, t_env: Any, cfg: JobConfig, out_topic: str) -> None:
+    source = kafka_sources(t_env, cfg, {"event": (cfg.events_topic, None)})
+    statements = t_env.create_statement_set()
+    kafka_sink(t_env, statements, cfg, source.map(ingest_map, output_type=KEYED_OUT).name("ingest"),
+               out_topic, "copy")
+    statements.attach_as_datastream()
+
+
+def copy_value(value: bytes, partition: int, offset: int) -> bytes:
+    return value
+
+
+def ingest_value(value: bytes, partition: int, offset: int) -> bytes:
+    from bench.ingest_paths import ingest_bytes
+
+    return ingest_bytes(value, partition, offset)[1]
+
+
+def udf_job(t_env: Any, cfg: JobConfig, out_topic: str, fn: Any) -> Any:
+    """Kafka -> one scalar Python UDF over (value, partition, offset) in SQL -> Kafka."""
+    from pyflink.table import DataTypes
+    from pyflink.table.udf import udf
+
+    src, dst = table_name("event_src"), table_name("copy_sink")
+    source = _with(source_options(cfg, cfg.events_topic))
+    t_env.execute_sql(f"CREATE TEMPORARY TABLE {src} (`value` BYTES, `partition` INT METADATA VIRTUAL, "
+                      f"`offset` BIGINT METADATA VIRTUAL) WITH ({source})")
+    sink = dict(sink_options(cfg, out_topic, "copy"), **{"key.fields": "k"})
+    t_env.execute_sql(f"CREATE TEMPORARY TABLE {dst} (k BYTES, v BYTES) WITH ({_with(sink)})")
+    t_env.create_temporary_function("sp_fn", udf(fn, result_type=DataTypes.BYTES()))
+    return t_env.execute_sql(f"INSERT INTO {dst} SELECT CAST(x'' AS BYTES), sp_fn(`value`, `partition`, `offset`) "
+                             f"FROM {src}")
+
+
 def whole_job(env: Any, t_env: Any, cfg: JobConfig, spec: dict[str, Any]) -> None:
     from bench.scorer import DirScorer
     from pipelines.job import Stages, build, kafka_sink_for
@@ -109,6 +182,9 @@ def whole_job(env: Any, t_env: Any, cfg: JobConfig, spec: dict[str, Any]) -> Non
           source_timed=True)
 
 
+UDFS = {"passthrough-udf": copy_value, "ingest-udf": ingest_value}
+
+
 def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING)
     spec = json.loads(Path((argv or sys.argv[1:])[0]).read_text())
@@ -118,8 +194,15 @@ def main(argv: list[str] | None = None) -> int:
     if kind == "passthrough-java":
         passthrough_java(t_env, cfg, spec["out_topic"]).wait()
         return 0
+    if kind in UDFS:
+        udf_job(t_env, cfg, spec["out_topic"], UDFS[kind]).wait()
+        return 0
     if kind == "passthrough-python":
         passthrough_python(env, t_env, cfg, spec["out_topic"])
+    elif kind == "passthrough-python-state":
+        passthrough_python_state(env, t_env, cfg, spec["out_topic"])
+    elif kind == "ingest-datastream":
+        ingest_datastream(env, t_env, cfg, spec["out_topic"])
     elif kind == "passthrough-python-keyed":
         passthrough_python_keyed(env, t_env, cfg, spec["out_topic"])
     else:

@@ -1,0 +1,116 @@
+"""How the ingest stage's Python could run: a DataStream map against a Table API scalar UDF.
+
+    python -m bench.ingest_paths [--events N] [--parallelism P]
+
+The way to 50,000 events/s (BENCHMARKS.md) has the job's Python see a fraction of the events,
+so everything before the decision stage must run where Python's per-record price is lowest.
+This measures that price in one run, on the throughput bench's preloaded pool, each job draining
+the same backlog from the start (``bench.throughput.drain``), alternated:
+
+- ``passthrough-python``: one DataStream ``map`` copying the bytes (the least a DataStream pays);
+- ``passthrough-udf``: one Table API scalar Python UDF copying the bytes, in SQL;
+- ``ingest-datastream``: a DataStream ``map`` doing the job's decode, validation and
+  normalization (``udfs.ingest.process_raw``) and encoding the clean event or the dead letter;
+- ``ingest-udf``: the same function as a scalar UDF in SQL;
+- ``passthrough-python-keyed``: two DataStream maps with a Python key selector between them,
+  copying the bytes, exchanged by key;
+- ``passthrough-python-state``: one keyed stage reading and writing a value state per record,
+  keyed as the job keys (at parallelism 1 chained, not exchanged): the least a stage keeping
+  per-user Python state pays per record.
+
+Each writes one record per record in (k = route, v = bytes). Not a test: it prints numbers.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+from typing import Any
+
+from bench import stack
+from bench.settings import Settings, state_path
+from bench.throughput import drain, ensure_pool, preload
+
+KINDS = ("passthrough-python", "passthrough-udf", "ingest-datastream", "ingest-udf", "passthrough-python-keyed",
+         "passthrough-python-state")
+
+
+def ingest_bytes(raw: bytes, partition: int | None, offset: int | None) -> tuple[bytes, bytes]:
+    """(route, bytes) of one events-topic record: the clean event, or the dead letter."""
+    from udfs.avro_codec import registry
+    from udfs.clean import encode_clean
+    from udfs.ingest import process_raw
+    from udfs.operators.ingest import now_ms
+
+    outcome, record = process_raw(raw, _config(), now_ms(), "events", partition, offset)
+    if outcome == "event":
+        return b"clean", encode_clean(record)
+    return b"dlq", registry().encode("dead_letter", record)
+
+
+_CONFIG: Any = None
+
+
+def _config() -> Any:
+    global _CONFIG
+    if _CONFIG is None:
+        from udfs.envconfig import from_env
+        from udfs.ingest_config import IngestConfig
+
+        _CONFIG = from_env(IngestConfig, "SP_INGEST")
+    return _CONFIG
+
+
+def run(events: int, parallelism: int, rounds: int, kinds: tuple[str, ...] = KINDS) -> dict[str, Any]:
+    stack.fresh()
+    s = Settings()
+    pool = ensure_pool(events)
+    topic, ceiling = preload(pool, events)
+    results: dict[str, Any] = {"events": events, "parallelism": parallelism, "ceiling": ceiling["rate"],
+                               "drains": {k: [] for k in kinds}}
+    for r in range(rounds):
+        for kind in kinds:
+            res = drain(f"{kind}-r{r}", kind, topic, events, s, parallelism, model=False)
+            results["drains"][kind].append(res)
+    return results
+
+
+def summary(results: dict[str, Any]) -> list[str]:
+    base = _median([d["rate"] for d in results["drains"]["passthrough-python"]])
+    lines = [f"| {'job':20s} | records/s (median) | drains | CPU us/record | vs DataStream passthrough |",
+             "|---|---|---|---|---|"]
+    for kind, drains in results["drains"].items():
+        rate = _median([d["rate"] for d in drains])
+        cpu = _median([d["cpu_us_per_record"] for d in drains])
+        each = ", ".join(f"{d['rate']:,.0f}" for d in drains)
+        lines.append(f"| {kind:20s} | {rate:,.0f} | {each} | {cpu:,.0f} | {rate / base:.2f} |")
+    return lines
+
+
+def _median(xs: list[float]) -> float:
+    ordered = sorted(xs)
+    mid = len(ordered) // 2
+    return ordered[mid] if len(ordered) % 2 else (ordered[mid - 1] + ordered[mid]) / 2
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--events", type=int, default=2_000_000, help="records preloaded and drained by each job")
+    parser.add_argument("--parallelism", type=int, default=1)
+    parser.add_argument("--rounds", type=int, default=2, help="drains of each job, alternated")
+    parser.add_argument("--kinds", default=",".join(KINDS),
+                        help="comma-separated jobs to drain (passthrough-python is always one: the base)")
+    args = parser.parse_args(argv)
+    kinds = ("passthrough-python", *[k for k in args.kinds.split(",") if k and k != "passthrough-python"])
+    unknown = [k for k in kinds if k not in KINDS]
+    if unknown:
+        parser.error(f"unknown job(s) {', '.join(unknown)}; choose from {', '.join(KINDS)}")
+    results = run(args.events, args.parallelism, args.rounds, kinds)
+    out = state_path("ingest_paths.json")
+    out.write_text(json.dumps(results, indent=1))
+    print("\n".join(summary(results)), flush=True)
+    print(f"==> results in {out}", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
