@@ -58,22 +58,28 @@ def identity(row: Row) -> Row:
     return Row(k=b"", v=bytes(row[1]))
 
 
-def passthrough_python(env: Any, t_env: Any, cfg: JobConfig, out_topic: str) -> None:
-    source = kafka_sources(t_env, cfg, {"event": (cfg.events_topic, None)})
+def events_source(t_env: Any, cfg: JobConfig) -> Any:
+    """The events topic through the job's Kafka source: Row(kind, value, partition, offset, rowtime)."""
+    return kafka_sources(t_env, cfg, {"event": (cfg.events_topic, None)})
+
+
+def to_copy_topic(t_env: Any, cfg: JobConfig, stream: Any, out_topic: str) -> None:
+    """``stream`` of Row(k, v) into ``out_topic`` through the job's Kafka sink."""
     statements = t_env.create_statement_set()
-    kafka_sink(t_env, statements, cfg, source.map(identity, output_type=KEYED_OUT).name("identity"),
-               out_topic, "copy")
+    kafka_sink(t_env, statements, cfg, stream, out_topic, "copy")
     statements.attach_as_datastream()
+
+
+def passthrough_python(env: Any, t_env: Any, cfg: JobConfig, out_topic: str) -> None:
+    source = events_source(t_env, cfg)
+    to_copy_topic(t_env, cfg, source.map(identity, output_type=KEYED_OUT).name("identity"), out_topic)
 
 
 def passthrough_python_keyed(env: Any, t_env: Any, cfg: JobConfig, out_topic: str) -> None:
     """Two Python operators with a Python key selector between them: one keyed stage's plumbing."""
-    source = kafka_sources(t_env, cfg, {"event": (cfg.events_topic, None)})
-    pairs = source.map(key_and_value).name("pair")
+    pairs = events_source(t_env, cfg).map(key_and_value).name("pair")
     copied = pairs.key_by(first).map(second_as_row, output_type=KEYED_OUT).name("keyed-identity")
-    statements = t_env.create_statement_set()
-    kafka_sink(t_env, statements, cfg, copied, out_topic, "copy")
-    statements.attach_as_datastream()
+    to_copy_topic(t_env, cfg, copied, out_topic)
 
 
 class CountPerKey(KeyedProcessFunction):
@@ -92,13 +98,10 @@ def passthrough_python_state(env: Any, t_env: Any, cfg: JobConfig, out_topic: st
     parallelism 1 reinterpreted, not exchanged, so it chains with the map before it)."""
     from pipelines.job import keyed
 
-    source = kafka_sources(t_env, cfg, {"event": (cfg.events_topic, None)})
-    pairs = source.map(key_and_value).name("pair")
+    pairs = events_source(t_env, cfg).map(key_and_value).name("pair")
     single = env.get_parallelism() == 1
     copied = keyed(pairs, single).process(CountPerKey(), output_type=KEYED_OUT).name("keyed-state")
-    statements = t_env.create_statement_set()
-    kafka_sink(t_env, statements, cfg, copied, out_topic, "copy")
-    statements.attach_as_datastream()
+    to_copy_topic(t_env, cfg, copied, out_topic)
 
 
 def key_and_value(row: Row) -> tuple[bytes, bytes]:
@@ -134,11 +137,8 @@ def ingest_map(row: Row) -> Row:
 
 
 def ingest_datastream(env: Any, t_env: Any, cfg: JobConfig, out_topic: str) -> None:
-    source = kafka_sources(t_env, cfg, {"event": (cfg.events_topic, None)})
-    statements = t_env.create_statement_set()
-    kafka_sink(t_env, statements, cfg, source.map(ingest_map, output_type=KEYED_OUT).name("ingest"),
-               out_topic, "copy")
-    statements.attach_as_datastream()
+    source = events_source(t_env, cfg)
+    to_copy_topic(t_env, cfg, source.map(ingest_map, output_type=KEYED_OUT).name("ingest"), out_topic)
 
 
 def copy_value(value: bytes, partition: int, offset: int) -> bytes:
