@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import socket
 import time
 import uuid
 from collections.abc import Iterable, Iterator
@@ -24,6 +25,13 @@ from services.stack import redis_server
 from services.stack.config import ROOT, StackConfig, load
 from services.stack.topics import ensure_topics
 from udfs.event_time import Stamper
+
+
+def free_port() -> int:
+    """A loopback port free at the moment of asking (for servers a test starts itself)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
 
 
 def _test_stack() -> StackConfig:

@@ -10,7 +10,6 @@ model is promoted in tests. ``mailbox`` adds an SMTP sink and the e-mail sender 
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -29,18 +28,13 @@ from services.delivery.smtp_sink import SmtpSink
 from services.stack.config import ROOT
 from services.stack.proc import tail
 from services.storefront.config import load_config as load_storefront_config
+from tests.servers import free_port
 from udfs.avro_codec import registry
 from udfs.journey import Journey
 
 PSEUDONYM_KEY = "e2e-storefront-pseudonym-key"
 E2E_ABANDON_WINDOW_MS = 15_000
 ARTIFACTS = Path(os.environ.get("SP_E2E_ARTIFACTS_DIR", str(ROOT / ".state" / "artifacts" / "e2e")))
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def healthy(url: str) -> bool:

@@ -18,8 +18,7 @@ from pipelines.config import load_job_config
 from services.stack.config import ROOT, StackConfig
 from services.stack.topics import ensure_topics, topic_specs
 from services.storefront.catalog import configured_catalog
-from tests.e2e.conftest import free_port
-from tests.servers import KafkaHandle
+from tests.servers import KafkaHandle, free_port
 from udfs.avro_codec import registry
 
 pytestmark = pytest.mark.integration

@@ -9,7 +9,7 @@ import redis
 
 from services.stack import config, redis_server
 from services.stack.proc import StackError
-from tests.e2e.conftest import free_port
+from tests.servers import free_port
 
 pytestmark = pytest.mark.integration
 
