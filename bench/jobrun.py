@@ -1,8 +1,9 @@
 """Start a bench Flink job in its own process, watch it over its REST API, stop it.
 
 The mini-cluster of each job listens on ``REST_PORT``; its REST API gives the job's vertices,
-per-vertex metrics (busy/back-pressured/idle time per second) and checkpoint sizes. CPU time is
-read from /proc for the job's whole process tree (the Python client and its JVM).
+per-vertex metrics (busy/back-pressured/idle time per second) and checkpoint sizes. CPU time and
+resident memory are read from /proc for the job's whole process tree (the Python client and its
+JVM).
 """
 from __future__ import annotations
 
@@ -94,6 +95,10 @@ class FlinkRun:
         """User + system CPU seconds of the job's process tree so far."""
         return sum(_cpu(pid) for pid in _tree(self.proc.pid))
 
+    def rss_bytes(self) -> int:
+        """Resident memory of the job's process tree (the Python client and its JVM)."""
+        return sum(_rss(pid) for pid in _tree(self.proc.pid))
+
     def stop(self) -> None:
         stop_tree(self.proc, self.port)
 
@@ -151,6 +156,14 @@ def _cpu(pid: int) -> float:
     except OSError:
         return 0.0
     return (int(fields[11]) + int(fields[12])) / TICKS
+
+
+def _rss(pid: int) -> int:
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return 0
+    return next((int(line.split()[1]) * 1024 for line in status.splitlines() if line.startswith("VmRSS:")), 0)
 
 
 def tail(path: Path, lines: int = 30) -> str:
