@@ -33,6 +33,8 @@ class Demo:
     cfg: DemoConfig
     stack: StackConfig
     job: JobConfig
+    catalog_path: str = field(default_factory=lambda: load_storefront_config().catalog_path)
+    """The storefront's catalogue file, which the simulator and the e-mail sender read too."""
     children: list[ch.Child] = field(default_factory=list)
     webhook: WebhookSink | None = None
     monitor: Monitor | None = None
@@ -93,7 +95,7 @@ def delivery_env(demo: Demo, channel: str) -> dict[str, str]:
             "SP_DELIVERY_TOPIC": demo.job.triggers_topic, "SP_DELIVERY_GROUP_ID": f"shoppulse-demo-{channel}-{run}",
             "SP_DELIVERY_AUTO_OFFSET_RESET": "latest", "SP_DELIVERY_SMTP_PORT": str(cfg.smtp_port),
             "SP_DELIVERY_SHOP_URL": f"http://{LOCAL}:{cfg.storefront_port}",
-            "SP_DELIVERY_CATALOG_PATH": load_storefront_config().catalog_path,
+            "SP_DELIVERY_CATALOG_PATH": demo.catalog_path,
             "SP_DELIVERY_WEBHOOK_URL": f"http://{LOCAL}:{cfg.webhook_port}/push",
             "SP_DELIVERY_JOURNAL_FILE": str(cfg.state / f"deliveries-{channel}.jsonl")}
 
@@ -125,7 +127,7 @@ def start_simulator(demo: Demo) -> None:
     cfg, started = demo.cfg, time.monotonic()
     argv = ["-m", "services.simulator", "--brokers", demo.stack.bootstrap, "--topic", demo.job.events_topic,
             "--rate", str(cfg.sim_rate), "--seed", str(cfg.sim_seed), "--quiet",
-            "--catalog", load_storefront_config().catalog_path,
+            "--catalog", demo.catalog_path,
             "--duration", str(cfg.duration or 7 * 86_400), "--truth", str(cfg.state / "truth.jsonl")]
     demo.start("simulator", argv, lambda c: lambda: time.monotonic() - started > 3.0)
 
