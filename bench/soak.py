@@ -1,6 +1,6 @@
 """Soak: the whole job at a steady rate for many minutes: lag, memory and checkpoint size.
 
-    python -m bench.soak [--minutes 15] [--rate 1200]
+    python -m bench.soak [--minutes 15] [--rate 1200] [--state-backend hashmap|rocksdb]
 
 The throughput bench calls a rate sustained when the lag stays flat for 3 minutes. A shop runs
 the job for weeks, so this runs it longer and also watches what could grow without bound: the
@@ -27,13 +27,14 @@ from bench.throughput import ensure_pool, job_spec, lag_verdict
 MIB = 1024 * 1024
 
 
-def checkpoint_mib(job: FlinkRun) -> float:
-    """State size of the latest completed checkpoint, MiB (0 before the first)."""
+def checkpoint_mib(job: FlinkRun, field: str = "state_size") -> float:
+    """Of the latest completed checkpoint (0 before the first), MiB: ``state_size``, the whole
+    state it holds, or ``checkpointed_size``, what it wrote (less, when incremental)."""
     latest = (job.checkpoints().get("latest") or {}).get("completed") or {}
-    return float(latest.get("state_size") or latest.get("checkpointed_size") or 0) / MIB
+    return float(latest.get(field) or 0) / MIB
 
 
-def soak(minutes: float, rate: float, sample_s: float = 10.0) -> dict[str, Any]:
+def soak(minutes: float, rate: float, state_backend: str = "hashmap", sample_s: float = 10.0) -> dict[str, Any]:
     s = Settings()
     seconds = minutes * 60
     if rate * seconds > s.events:
@@ -42,8 +43,8 @@ def soak(minutes: float, rate: float, sample_s: float = 10.0) -> dict[str, Any]:
     stack.fresh()
     pool = ensure_pool(s.events)
     run = stack.run_name("soak")
-    cfg = stack.job_config(run, checkpoint_interval_ms=s.checkpoint_ms)
-    print(f"==> soak: whole job at {rate:,.0f} records/s for {minutes:g} min ...", flush=True)
+    cfg = stack.job_config(run, checkpoint_interval_ms=s.checkpoint_ms, state_backend=state_backend)
+    print(f"==> soak: whole job ({state_backend} state) at {rate:,.0f} records/s for {minutes:g} min ...", flush=True)
     with FlinkRun(run, job_spec("job", cfg)) as job:
         job.wait_running()
         src, out = stack.OffsetProbe(cfg.events_topic), stack.OffsetProbe(cfg.clean_topic)
@@ -53,9 +54,10 @@ def soak(minutes: float, rate: float, sample_s: float = 10.0) -> dict[str, Any]:
         wait_for(src.count, 1, 120)
         series = sample(sample_s, seconds - 2 * sample_s, {
             "in": src.count, "out": out.count, "rss_mib": lambda: job.rss_bytes() / MIB,
-            "checkpoint_mib": lambda: checkpoint_mib(job), "cpu": job.cpu_seconds}, label="soak")
+            "checkpoint_mib": lambda: checkpoint_mib(job),
+            "written_mib": lambda: checkpoint_mib(job, "checkpointed_size"), "cpu": job.cpu_seconds}, label="soak")
         sent = finish(gen, gen_out)
-    return summarize(series, rate, sent, minutes)
+    return {"state_backend": state_backend, **summarize(series, rate, sent, minutes)}
 
 
 def summarize(series: dict[str, Series], rate: float, sent: dict[str, Any], minutes: float) -> dict[str, Any]:
@@ -63,7 +65,7 @@ def summarize(series: dict[str, Series], rate: float, sent: dict[str, Any], minu
                                                              strict=True)])
     return {"minutes": minutes, "target_rate": rate, "sent_rate": sent["rate"], "out_rate": series["out"].slope(1 / 3),
             **lag_verdict(lag, rate),
-            "rss_mib": thirds(series["rss_mib"]), "checkpoint_mib": thirds(series["checkpoint_mib"]),
+            **{name: thirds(series[name]) for name in ("rss_mib", "checkpoint_mib", "written_mib")},
             "cpu_us_per_record": _cpu_per_record(series),
             "samples": {name: [(round(t), round(v, 1)) for t, v in s.points] for name, s in series.items()}}
 
@@ -77,9 +79,10 @@ def thirds(series: Series) -> dict[str, float]:
 
 
 def _cpu_per_record(series: dict[str, Series]) -> float:
-    (_, c0), (_, c1) = series["cpu"].points[0], series["cpu"].points[-1]
-    records = series["out"].points[-1][1] - series["out"].points[0][1]
-    return (c1 - c0) / max(records, 1) * 1e6
+    """CPU per clean event after the first minute (start-up and the JIT's warm-up left out)."""
+    cpu, out = series["cpu"].points, series["out"].points
+    first = next((i for i, (t, _) in enumerate(cpu) if t >= 60), 0)
+    return (cpu[-1][1] - cpu[first][1]) / max(out[-1][1] - out[first][1], 1) * 1e6
 
 
 def lines(r: dict[str, Any]) -> list[str]:
@@ -92,7 +95,7 @@ def lines(r: dict[str, Any]) -> list[str]:
         "| over the run | after a third | after two thirds | at the end |",
         "|---|---|---|---|",
         *(f"| {name} | {r[name]['after_a_third']:,.0f} MiB | {r[name]['after_two_thirds']:,.0f} MiB | "
-          f"{r[name]['end']:,.0f} MiB |" for name in ("rss_mib", "checkpoint_mib")),
+          f"{r[name]['end']:,.0f} MiB |" for name in ("rss_mib", "checkpoint_mib", "written_mib")),
     ]
 
 
@@ -100,8 +103,10 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--minutes", type=float, default=15.0)
     parser.add_argument("--rate", type=float, default=1200.0, help="records/s the generator sends")
+    parser.add_argument("--state-backend", choices=["hashmap", "rocksdb"], default="hashmap",
+                        help="the job's SP_JOB_STATE_BACKEND")
     args = parser.parse_args(argv)
-    result = soak(args.minutes, args.rate)
+    result = soak(args.minutes, args.rate, args.state_backend)
     path = state_path("soak.json")
     path.write_text(json.dumps(result, indent=1))
     print("\n".join(lines(result)), flush=True)

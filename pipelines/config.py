@@ -47,6 +47,14 @@ class JobConfig:
     buffer_timeout_ms: int = env_field(
         10, "Longest a record waits in a network buffer between tasks (ms). Flink's 100 ms default "
             "added up to 100 ms per exchange to trigger latency; -1 sends only full buffers.")
+    state_backend: str = env_field(
+        "hashmap", "hashmap: state on the JVM heap, the fastest per access; every checkpoint copies all of "
+                   "it, so its cost grows with the state. rocksdb: state on local disk, each checkpoint "
+                   "writes only the files new since the last (incremental); for state larger than the "
+                   "heap should hold. It cost 1.08x the CPU per event at 100 MB of state here "
+                   "(BENCHMARKS.md, soak). Erasure: an erased user's entries leave the live state at once, "
+                   "but an incremental checkpoint can still share older files that hold them until "
+                   "RocksDB compacts those files (hashmap: gone with the next checkpoint).")
     checkpoint_dir: str = env_field(
         str(ROOT / ".state" / "checkpoints"), "Where checkpoints are written (a path or a URI such as "
         "s3://...; every TaskManager must reach it). Never JobManager memory: it caps state at 5 MB.")
@@ -88,6 +96,8 @@ def load_job_config(**overrides: Any) -> JobConfig:
         raise ValueError(f"SP_JOB_DELIVERY={cfg.delivery!r}: expected at-least-once or exactly-once")
     if cfg.mode not in ("live", "replay"):
         raise ValueError(f"SP_JOB_MODE={cfg.mode!r}: expected live or replay")
+    if cfg.state_backend not in ("hashmap", "rocksdb"):
+        raise ValueError(f"SP_JOB_STATE_BACKEND={cfg.state_backend!r}: expected hashmap or rocksdb")
     if cfg.retained_runs < 1:
         raise ValueError("SP_JOB_RETAINED_RUNS must be at least 1 (the run a restart resumes from)")
     if cfg.transaction_timeout_ms >= 900_000:

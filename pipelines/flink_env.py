@@ -39,6 +39,9 @@ def flink_configuration(cfg: JobConfig, restore: str | None = None) -> Configura
     conf.set_string("pipeline.jars", ";".join(cfg.connector_jars()))
     conf.set_string("taskmanager.memory.managed.fraction", "0.1")
     conf.set_string("execution.buffer-timeout.interval", f"{cfg.buffer_timeout_ms} ms")
+    conf.set_string("state.backend.type", cfg.state_backend)
+    if cfg.state_backend == "rocksdb":
+        conf.set_string("execution.checkpointing.incremental", "true")
     conf.set_string("execution.checkpointing.storage", "filesystem")
     conf.set_string("execution.checkpointing.dir", checkpoint_uri(checkpoint_location(cfg)))
     for key, value in recovery_options(cfg, restore).items():

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import replace
 from pathlib import Path
 
+import pytest
+
 from pipelines.config import load_job_config
 from pipelines.flink_env import checkpoint_uri, create_env, flink_configuration, on_cluster, resolved_parallelism
 from pipelines.resume import recovery_path, scope_name
@@ -32,6 +34,18 @@ def test_an_unbounded_resuming_run_retains_its_checkpoints_and_restores_the_newe
     for other in (replace(cfg, resume=False), replace(cfg, bounded=True)):
         conf = flink_configuration(other, chk.as_uri())  # such a run restores nothing, whatever it is given
         assert conf.get_string(retain, "") == "" and conf.get_string("execution.state-recovery.path", "") == ""
+
+
+def test_state_is_on_the_heap_by_default_and_in_rocksdb_with_incremental_checkpoints_when_chosen(
+        tmp_path: Path) -> None:
+    heap = flink_configuration(load_job_config(checkpoint_dir=str(tmp_path)))
+    assert heap.get_string("state.backend.type", "") == "hashmap"
+    assert heap.get_string("execution.checkpointing.incremental", "") == ""
+    rocks = flink_configuration(load_job_config(checkpoint_dir=str(tmp_path), state_backend="rocksdb"))
+    assert rocks.get_string("state.backend.type", "") == "rocksdb"
+    assert rocks.get_string("execution.checkpointing.incremental", "") == "true"
+    with pytest.raises(ValueError, match="SP_JOB_STATE_BACKEND='memory'"):
+        load_job_config(state_backend="memory")
 
 
 def test_a_checkpoint_uri_is_kept_and_a_relative_path_becomes_an_absolute_file_uri(tmp_path: Path,

@@ -2,7 +2,8 @@
 broker and Redis: a cart added before the restart is abandoned after it, and an event delivered
 again after the restart is still a duplicate. Started from empty state instead, the job would
 forget both (the cart's deadline and the event id live only in keyed state). The restored
-checkpoint is gone once the new run has written its own."""
+checkpoint is gone once the new run has written its own. Both state backends: the heap's full
+checkpoints and RocksDB's incremental ones (``SP_JOB_STATE_BACKEND``)."""
 from __future__ import annotations
 
 import time
@@ -26,11 +27,12 @@ pytestmark = pytest.mark.integration
 WINDOW_MS = 20_000
 
 
-def config(kafka: Any, redis_url: str, tmp_path: Path) -> JobConfig:
+def config(kafka: Any, redis_url: str, tmp_path: Path, state_backend: str = "hashmap") -> JobConfig:
     topics = {name: kafka.new_topic(prefix=name.split("_")[0]) for name in TOPIC_FIELDS}
     return load_job_config(bootstrap_servers=kafka.bootstrap, group_id=f"resume-{uuid.uuid4().hex[:8]}",
                            starting_offsets="earliest", checkpoint_interval_ms=1_000, redis_url=redis_url,
-                           mode="live", resume=True, checkpoint_dir=str(tmp_path), **topics)
+                           mode="live", resume=True, checkpoint_dir=str(tmp_path), state_backend=state_backend,
+                           **topics)
 
 
 def clean_ids(kafka: Any, cfg: JobConfig, expected: int, settle_s: float = 0.0) -> list[str]:
@@ -49,9 +51,10 @@ def checkpoint_after(cfg: JobConfig, t: float, timeout_s: float = 30) -> Path:
     raise AssertionError(f"no checkpoint completed in {scope} within {timeout_s} s")
 
 
-def test_a_restart_resumes_carts_and_dedup_from_the_newest_checkpoint(kafka: Any, redis_url: str,
-                                                                      tmp_path: Path) -> None:
-    cfg = config(kafka, redis_url, tmp_path)
+@pytest.mark.parametrize("state_backend", ["hashmap", "rocksdb"])
+def test_a_restart_resumes_carts_and_dedup_from_the_newest_checkpoint(kafka: Any, redis_url: str, tmp_path: Path,
+                                                                      state_backend: str) -> None:
+    cfg = config(kafka, redis_url, tmp_path, state_backend)
     stages = job.Stages.from_env()
     stages = replace(stages, engine=replace(stages.engine, abandon_window_ms=WINDOW_MS, holdout_pct=0.0,
                                             quiet_start="00:00", quiet_end="00:00"))
@@ -67,6 +70,9 @@ def test_a_restart_resumes_carts_and_dedup_from_the_newest_checkpoint(kafka: Any
     finally:
         first.cancel().result()
     assert (kept / "_metadata").is_file(), "the cancelled run's checkpoint was not retained"
+    shared = [f for f in (kept.parent / "shared").glob("*") if f.is_file()]
+    assert bool(shared) == (state_backend == "rocksdb"), \
+        f"{state_backend} state: {len(shared)} files shared between checkpoints (incremental only with rocksdb)"
     window_end = cart.events[-1]["event_time"] + WINDOW_MS
     second = job.run(cfg, stages, detached=True)
     try:
