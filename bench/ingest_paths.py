@@ -23,11 +23,11 @@ Each writes one record per record in (k = route, v = bytes). Not a test: it prin
 from __future__ import annotations
 
 import argparse
-import json
 from typing import Any
 
 from bench import stack
-from bench.settings import Settings, state_path
+from bench.measure import save_and_print
+from bench.settings import Settings
 from bench.throughput import drain, ensure_pool, preload
 
 KINDS = ("passthrough-python", "passthrough-udf", "ingest-datastream", "ingest-udf", "passthrough-python-keyed",
@@ -105,10 +105,7 @@ def main(argv: list[str] | None = None) -> int:
     if unknown:
         parser.error(f"unknown job(s) {', '.join(unknown)}; choose from {', '.join(KINDS)}")
     results = run(args.events, args.parallelism, args.rounds, kinds)
-    out = state_path("ingest_paths.json")
-    out.write_text(json.dumps(results, indent=1))
-    print("\n".join(summary(results)), flush=True)
-    print(f"==> results in {out}", flush=True)
+    save_and_print("ingest_paths", results, summary(results))
     return 0
 
 

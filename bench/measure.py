@@ -91,3 +91,13 @@ def finish(proc: subprocess.Popen[bytes], out: Path, timeout_s: float = 600.0) -
     if proc.wait(timeout_s) != 0:
         raise RuntimeError(f"load generator failed (exit {proc.returncode}); see {state_path('')}")
     return dict(json.loads(out.read_text()))
+
+
+def save_and_print(name: str, result: dict[str, Any], table: list[str]) -> None:
+    """A standalone bench command's end: ``result`` to ``.state/bench/NAME.json``, ``table`` to stdout."""
+    import json
+
+    path = state_path(f"{name}.json")
+    path.write_text(json.dumps(result, indent=1))
+    print("\n".join(table), flush=True)
+    print(f"==> results in {path}", flush=True)

@@ -15,12 +15,11 @@ writes ``.state/bench/soak.json``.
 from __future__ import annotations
 
 import argparse
-import json
 from typing import Any
 
 from bench import stack
 from bench.jobrun import FlinkRun
-from bench.measure import Series, finish, loadgen, sample, wait_for
+from bench.measure import Series, finish, loadgen, sample, save_and_print, wait_for
 from bench.settings import Settings, state_path
 from bench.throughput import ensure_pool, job_spec, lag_verdict
 
@@ -107,10 +106,7 @@ def main(argv: list[str] | None = None) -> int:
                         help="the job's SP_JOB_STATE_BACKEND")
     args = parser.parse_args(argv)
     result = soak(args.minutes, args.rate, args.state_backend)
-    path = state_path("soak.json")
-    path.write_text(json.dumps(result, indent=1))
-    print("\n".join(lines(result)), flush=True)
-    print(f"==> samples in {path}", flush=True)
+    save_and_print("soak", result, lines(result))
     return 0
 
 
