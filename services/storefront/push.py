@@ -43,12 +43,11 @@ def offer_view(category: str, catalog: Catalog, pct: int) -> Message:
             "text": f"{pct}% off {name} today, just for you"}
 
 
-def sellable(items: Iterable[Any] | None, catalog: Catalog) -> list[Message]:
-    """The recommended products the shop sells, in the model's order, as a page shows them
-    (id, name, price, link); ids the catalogue does not know are left out."""
+def sellable(items: Iterable[Any] | None, catalog: Catalog) -> list[dict[str, object]]:
+    """The recommended products the shop sells, in the model's order, as the shop's API shows them
+    (``Product.as_json``: id, name, brand, category, price, link); unknown ids are left out."""
     found = (catalog.products.get(str(item)) for item in items or ())
-    return [{"product_id": p.product_id, "name": p.name, "price": p.price, "url": f"/p/{p.product_id}"}
-            for p in found if p is not None]
+    return [p.as_json() for p in found if p is not None]
 
 
 def page_message(trigger: Mapping[str, Any], catalog: Catalog, offer_pct: int) -> Message | None:
