@@ -23,12 +23,19 @@ Each writes one record per record in (k = route, v = bytes). Not a test: it prin
 from __future__ import annotations
 
 import argparse
+import functools
 from typing import Any
 
 from bench import stack
 from bench.measure import save_and_print
 from bench.settings import Settings
 from bench.throughput import drain, ensure_pool, preload
+from udfs.avro_codec import registry
+from udfs.clean import encode_clean
+from udfs.envconfig import from_env
+from udfs.ingest import process_raw
+from udfs.ingest_config import IngestConfig
+from udfs.operators.ingest import now_ms
 
 KINDS = ("passthrough-python", "passthrough-udf", "ingest-datastream", "ingest-udf", "passthrough-python-keyed",
          "passthrough-python-state")
@@ -36,28 +43,16 @@ KINDS = ("passthrough-python", "passthrough-udf", "ingest-datastream", "ingest-u
 
 def ingest_bytes(raw: bytes, partition: int | None, offset: int | None) -> tuple[bytes, bytes]:
     """(route, bytes) of one events-topic record: the clean event, or the dead letter."""
-    from udfs.avro_codec import registry
-    from udfs.clean import encode_clean
-    from udfs.ingest import process_raw
-    from udfs.operators.ingest import now_ms
-
     outcome, record = process_raw(raw, _config(), now_ms(), "events", partition, offset)
     if outcome == "event":
         return b"clean", encode_clean(record)
     return b"dlq", registry().encode("dead_letter", record)
 
 
-_CONFIG: Any = None
-
-
-def _config() -> Any:
-    global _CONFIG
-    if _CONFIG is None:
-        from udfs.envconfig import from_env
-        from udfs.ingest_config import IngestConfig
-
-        _CONFIG = from_env(IngestConfig, "SP_INGEST")
-    return _CONFIG
+@functools.cache
+def _config() -> IngestConfig:
+    """The job's ingest settings (``SP_INGEST_*``), read once per worker."""
+    return from_env(IngestConfig, "SP_INGEST")
 
 
 def run(events: int, parallelism: int, rounds: int, kinds: tuple[str, ...] = KINDS) -> dict[str, Any]:
