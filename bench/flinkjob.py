@@ -4,7 +4,7 @@
 
 SPEC: {"kind": "job" | "passthrough-python" | "passthrough-python-keyed"
 | "passthrough-java" | "passthrough-udf" | "passthrough-python-state" | "ingest-datastream"
-| "ingest-udf", "config": JobConfig fields,
+| "ingest-udf" | "sql-front-dedup" | "sql-front", "config": JobConfig fields,
 "out_topic": passthrough target, "rest_port": N, "chaining": bool, "model": export dir or "",
 "engine": EngineConfig overrides, "ingest": IngestConfig overrides}.
 
@@ -21,7 +21,8 @@ API scalar Python UDF in SQL; ``ingest-datastream`` and ``ingest-udf`` run the j
 validation, normalization and clean-event encoding (``bench.ingest_paths.ingest_bytes``) as a
 DataStream map and as a scalar UDF (``python -m bench.ingest_paths``); ``passthrough-python-state``
 copies through one keyed stage that reads and writes a value state per record, keyed as the job
-keys.
+keys. ``sql-front`` and ``sql-front-dedup`` are the SQL front of ``bench.sqlfront`` with and
+without its per-shopper counters.
 """
 from __future__ import annotations
 
@@ -39,7 +40,7 @@ from pyflink.datastream.state import ValueStateDescriptor
 
 from pipelines import flink_env
 from pipelines.config import JobConfig, load_job_config
-from pipelines.kafka_io import kafka_sink, kafka_sources, sink_options, source_options, table_name
+from pipelines.kafka_io import kafka_sink, kafka_sources, sink_options, source_options, table_name, with_clause
 from udfs.operators.rows import KEYED_OUT
 
 
@@ -117,16 +118,12 @@ def second_as_row(pair: tuple[bytes, bytes]) -> Row:
     return Row(k=b"", v=pair[1])
 
 
-def _with(options: dict[str, str]) -> str:
-    return ", ".join(f"'{k}' = '{v}'" for k, v in options.items())
-
-
 def passthrough_java(t_env: Any, cfg: JobConfig, out_topic: str) -> Any:
     src, dst = table_name("event_src"), table_name("copy_sink")
-    source = _with(source_options(cfg, cfg.events_topic))
+    source = with_clause(source_options(cfg, cfg.events_topic))
     t_env.execute_sql(f"CREATE TEMPORARY TABLE {src} (`value` BYTES) WITH ({source})")
     sink = dict(sink_options(cfg, out_topic, "copy"), **{"key.fields": "k"})
-    t_env.execute_sql(f"CREATE TEMPORARY TABLE {dst} (k BYTES, v BYTES) WITH ({_with(sink)})")
+    t_env.execute_sql(f"CREATE TEMPORARY TABLE {dst} (k BYTES, v BYTES) WITH ({with_clause(sink)})")
     return t_env.execute_sql(f"INSERT INTO {dst} SELECT CAST(x'' AS BYTES), `value` FROM {src}")
 
 
@@ -157,11 +154,11 @@ def udf_job(t_env: Any, cfg: JobConfig, out_topic: str, fn: Any) -> Any:
     from pyflink.table.udf import udf
 
     src, dst = table_name("event_src"), table_name("copy_sink")
-    source = _with(source_options(cfg, cfg.events_topic))
+    source = with_clause(source_options(cfg, cfg.events_topic))
     t_env.execute_sql(f"CREATE TEMPORARY TABLE {src} (`value` BYTES, `partition` INT METADATA VIRTUAL, "
                       f"`offset` BIGINT METADATA VIRTUAL) WITH ({source})")
     sink = dict(sink_options(cfg, out_topic, "copy"), **{"key.fields": "k"})
-    t_env.execute_sql(f"CREATE TEMPORARY TABLE {dst} (k BYTES, v BYTES) WITH ({_with(sink)})")
+    t_env.execute_sql(f"CREATE TEMPORARY TABLE {dst} (k BYTES, v BYTES) WITH ({with_clause(sink)})")
     t_env.create_temporary_function("sp_fn", udf(fn, result_type=DataTypes.BYTES()))
     return t_env.execute_sql(f"INSERT INTO {dst} SELECT CAST(x'' AS BYTES), sp_fn(`value`, `partition`, `offset`) "
                              f"FROM {src}")
@@ -196,6 +193,11 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if kind in UDFS:
         udf_job(t_env, cfg, spec["out_topic"], UDFS[kind]).wait()
+        return 0
+    if kind in ("sql-front", "sql-front-dedup"):
+        from bench.sqlfront import sql_front
+
+        sql_front(t_env, cfg, spec["out_topic"], counters=kind == "sql-front").execute().wait()
         return 0
     if kind == "passthrough-python":
         passthrough_python(env, t_env, cfg, spec["out_topic"])

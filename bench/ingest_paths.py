@@ -16,7 +16,13 @@ the same backlog from the start (``bench.throughput.drain``), alternated:
   copying the bytes, exchanged by key;
 - ``passthrough-python-state``: one keyed stage reading and writing a value state per record,
   keyed as the job keys (at parallelism 1 chained, not exchanged): the least a stage keeping
-  per-user Python state pays per record.
+  per-user Python state pays per record;
+- ``sql-front-dedup``: the ingest UDF, then deduplication in Flink SQL and the clean events out;
+- ``sql-front``: the same plus per-shopper counters as SQL ``OVER`` aggregates and the rows where
+  a decision could change on their own topic (``bench.sqlfront``: per-event state in SQL, Python
+  once per event);
+- ``job``: the whole job with the bench model, for scale (a drain samples at most
+  ``drain_window_s``, so it need not finish the backlog).
 
 Each writes one record per record in (k = route, v = bytes). Not a test: it prints numbers.
 """
@@ -25,6 +31,8 @@ from __future__ import annotations
 import argparse
 import functools
 from typing import Any
+
+from confluent_kafka.admin import AdminClient
 
 from bench import stack
 from bench.measure import save_and_print
@@ -38,7 +46,7 @@ from udfs.ingest_config import IngestConfig
 from udfs.operators.ingest import now_ms
 
 KINDS = ("passthrough-python", "passthrough-udf", "ingest-datastream", "ingest-udf", "passthrough-python-keyed",
-         "passthrough-python-state")
+         "passthrough-python-state", "sql-front-dedup", "sql-front", "job")
 
 
 def ingest_bytes(raw: bytes, partition: int | None, offset: int | None) -> tuple[bytes, bytes]:
@@ -64,9 +72,18 @@ def run(events: int, parallelism: int, rounds: int, kinds: tuple[str, ...] = KIN
                                "drains": {k: [] for k in kinds}}
     for r in range(rounds):
         for kind in kinds:
-            res = drain(f"{kind}-r{r}", kind, topic, events, s, parallelism, model=False)
+            res = drain(f"{kind}-r{r}", kind, topic, events, s, parallelism, model=kind == "job")
+            if kind == "sql-front":
+                res["decision_rows"] = decision_rows(f"{kind}-r{r}-")
             results["drains"][kind].append(res)
     return results
+
+
+def decision_rows(run_prefix: str) -> int:
+    """Rows the SQL front wrote to its run's triggers topic (``bench.sqlfront``)."""
+    admin = AdminClient({"bootstrap.servers": stack.bootstrap()})
+    topics = [t for t in admin.list_topics(timeout=10).topics if t.startswith(run_prefix) and t.endswith(".triggers")]
+    return sum(stack.end_offsets(t) for t in topics)
 
 
 def summary(results: dict[str, Any]) -> list[str]:
@@ -78,6 +95,9 @@ def summary(results: dict[str, Any]) -> list[str]:
         cpu = _median([d["cpu_us_per_record"] for d in drains])
         each = ", ".join(f"{d['rate']:,.0f}" for d in drains)
         lines.append(f"| {kind:20s} | {rate:,.0f} | {each} | {cpu:,.0f} | {rate / base:.2f} |")
+    for d in results["drains"].get("sql-front", []):
+        share = d["decision_rows"] / results["events"]
+        lines.append(f"sql-front decision rows: {d['decision_rows']:,} ({share:.1%} of the records)")
     return lines
 
 

@@ -24,7 +24,8 @@ def _quote(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
 
 
-def _with(options: dict[str, str]) -> str:
+def with_clause(options: dict[str, str]) -> str:
+    """The body of a SQL ``WITH (...)`` clause for ``options``, every key and value quoted."""
     return ", ".join(f"{_quote(k)} = {_quote(v)}" for k, v in options.items())
 
 
@@ -66,7 +67,7 @@ def _source_table(t_env: StreamTableEnvironment, cfg: JobConfig, topic: str, nam
         f"CREATE TEMPORARY TABLE {table} (`value` BYTES, `partition` INT METADATA VIRTUAL, "
         f"`offset` BIGINT METADATA VIRTUAL, `rowtime` TIMESTAMP_LTZ(3) METADATA FROM 'timestamp' VIRTUAL, "
         f"WATERMARK FOR `rowtime` AS `rowtime` - INTERVAL '{bound}' SECOND) "
-        f"WITH ({_with(source_options(cfg, topic, startup, ingest))})"
+        f"WITH ({with_clause(source_options(cfg, topic, startup, ingest))})"
     )
     return table
 
@@ -100,11 +101,11 @@ def sink_options(cfg: JobConfig, topic: str, name: str) -> dict[str, str]:
     return opts
 
 
-def _sink_table(t_env: StreamTableEnvironment, cfg: JobConfig, topic: str, name: str) -> str:
+def sink_table(t_env: StreamTableEnvironment, cfg: JobConfig, topic: str, name: str) -> str:
     """A Kafka sink table (k BYTES, v BYTES) for ``topic``; returns its name."""
     table = table_name(name) + "_sink"
     t_env.execute_sql(
-        f"CREATE TEMPORARY TABLE {table} (k BYTES, v BYTES) WITH ({_with(sink_options(cfg, topic, name))})"
+        f"CREATE TEMPORARY TABLE {table} (k BYTES, v BYTES) WITH ({with_clause(sink_options(cfg, topic, name))})"
     )
     return table
 
@@ -112,7 +113,7 @@ def _sink_table(t_env: StreamTableEnvironment, cfg: JobConfig, topic: str, name:
 def kafka_sink(t_env: StreamTableEnvironment, statements: StatementSet, cfg: JobConfig,
                stream: DataStream, topic: str, name: str) -> None:
     """Write a stream of Row(k: bytes, v: bytes) to ``topic`` (key decides the partition)."""
-    table = _sink_table(t_env, cfg, topic, name)
+    table = sink_table(t_env, cfg, topic, name)
     schema = Schema.new_builder().column("k", DataTypes.BYTES()).column("v", DataTypes.BYTES()).build()
     statements.add_insert(table, t_env.from_data_stream(stream, schema))
 
@@ -126,6 +127,6 @@ def routed_kafka_sinks(t_env: StreamTableEnvironment, cfg: JobConfig, stream: Da
     t_env.create_temporary_view("routed_out", t_env.from_data_stream(stream, schema))
     statements = t_env.create_statement_set()
     for route, topic in topics.items():
-        table = _sink_table(t_env, cfg, topic, route)
+        table = sink_table(t_env, cfg, topic, route)
         statements.add_insert_sql(f"INSERT INTO {table} SELECT k, v FROM routed_out WHERE t = {_quote(route)}")
     statements.attach_as_datastream()
