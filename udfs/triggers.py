@@ -32,7 +32,7 @@ from udfs.engine_config import TRIGGERS_ENV_PREFIX, EngineConfig
 from udfs.envconfig import from_env
 from udfs.features import features
 from udfs.identity import merge
-from udfs.policy import channel_allowed, gate, in_holdout, record
+from udfs.policy import Gate, channel_allowed, gate, in_holdout, record
 from udfs.scoring import SessionScorer, SessionScores
 from udfs.sessionize import apply_event, end_session
 from udfs.state import Consent, UserState
@@ -66,6 +66,14 @@ class Decision:
     features: dict[str, float] | None = None
     clear_cache: bool = False
     blocked: list[tuple[str, str]] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Admitted:
+    """A trigger the policy lets through: its gate (channels, holdout) and the features it carries."""
+
+    gate: Gate
+    features: dict[str, float]
 
 
 class _Scores:
@@ -208,15 +216,21 @@ class TriggerEngine:
 
     # -- rules ----------------------------------------------------------------------------
 
-    def _emit(self, state: UserState, trigger_type: str, decisive: str, t: int, now_ms: int,
-              scores: SessionScores | None, rule: str, d: Decision, **payload: Any) -> dict[str, Any] | None:
-        """Policy, bot check, then the trigger; returns it, or None (reason in ``d.blocked``)."""
+    def _admit(self, state: UserState, trigger_type: str, t: int, d: Decision) -> Admitted | None:
+        """Policy and bot check, before anything is scored: the gate and the features, or None
+        (the reason in ``d.blocked``). A trigger the policy blocks costs no model run."""
         g = gate(state, trigger_type, t, self.cfg)
         feats = features(state, t, self.cfg) if g.blocked is None else {}
         blocked = g.blocked or ("bot" if feats["bot_score"] >= self.cfg.bot_threshold else None)
         if blocked is not None:
             d.blocked.append((trigger_type, blocked))
             return None
+        return Admitted(g, feats)
+
+    def _emit(self, state: UserState, trigger_type: str, decisive: str, t: int, now_ms: int, admitted: Admitted,
+              scores: SessionScores | None, rule: str, d: Decision, **payload: Any) -> dict[str, Any]:
+        """The admitted trigger, recorded for cooldown and the cap."""
+        g, feats = admitted.gate, admitted.features
         trig = build(state, trigger_type, decisive, t, now_ms, g, rule, feats, scores, **payload)
         d.triggers.append(trig)
         record(state, trigger_type, t, self.cfg)
@@ -227,40 +241,42 @@ class TriggerEngine:
     def _abandon(self, state: UserState, deadline: int, now_ms: int, scorer: SessionScorer,
                  d: Decision) -> None:
         state.abandon_deadline = None
-        scores = score(state, scorer)
+        scores = score(state, scorer)  # the risk decides whether the cart counts as abandoned
         if abandonment_applies(state, scores, self.cfg):
             state.abandon_fired = True
-            payload = abandoned_cart_payload(state, scores, self.cfg)
-            self._emit(state, "abandoned_cart", str(deadline), deadline, now_ms, scores,
-                       abandoned_cart_rule(state, self.cfg), d, **payload)
+            admitted = self._admit(state, "abandoned_cart", deadline, d)
+            if admitted is not None:
+                self._emit(state, "abandoned_cart", str(deadline), deadline, now_ms, admitted, scores,
+                           abandoned_cart_rule(state, self.cfg), d, **abandoned_cart_payload(state, scores, self.cfg))
         if state.session is not None and state.session.ended:
             state.session = None
 
     def _browse(self, state: UserState, category: str, event: dict[str, Any], t: int, now_ms: int,
                 scores: _Scores, d: Decision) -> None:
         match = browse_match(state, category, t, self.cfg)
-        if match is None:
+        admitted = self._admit(state, "repeated_browse_offer", t, d) if match is not None else None
+        if match is None or admitted is None:
             return
         decisive = f"{category}|{t}|{event.get('event_id') or event['event_type']}"
         sc = scores.get()
-        rule = browse_rule(category, *match, self.cfg)
-        if self._emit(state, "repeated_browse_offer", decisive, t, now_ms, sc, rule, d,
-                      category=category, recommended_items=recommended(state, sc, self.cfg)):
-            remember_offer(state, category, t, self.cfg)
+        self._emit(state, "repeated_browse_offer", decisive, t, now_ms, admitted, sc,
+                   browse_rule(category, *match, self.cfg), d, category=category,
+                   recommended_items=recommended(state, sc, self.cfg))
+        remember_offer(state, category, t, self.cfg)
 
     def _ui(self, state: UserState, t: int, now_ms: int, scores: _Scores, d: Decision) -> None:
         if not channel_allowed(state, "onsite"):
             return
         hints = ui_hints(state, t, self.cfg)
         sig = hints_signature(hints)
-        if sig == state.hints_sig:
+        admitted = self._admit(state, "ui_personalization", t, d) if sig != state.hints_sig else None
+        if admitted is None:
             return
         sc = scores.get()
-        trig = self._emit(state, "ui_personalization", f"{t}|{sig}", t, now_ms, sc, ui_rule(hints, self.cfg),
-                          d, hints=hints, recommended_items=recommended(state, sc, self.cfg))
-        if trig is not None:
-            state.hints_sig = sig
-            d.hints = None if trig["holdout"] else hints
+        trig = self._emit(state, "ui_personalization", f"{t}|{sig}", t, now_ms, admitted, sc,
+                          ui_rule(hints, self.cfg), d, hints=hints, recommended_items=recommended(state, sc, self.cfg))
+        state.hints_sig = sig
+        d.hints = None if trig["holdout"] else hints
 
     def _cache(self, state: UserState, t: int, scores: _Scores, d: Decision) -> None:
         """Cart change: fresh recommendations and features for the serving cache."""

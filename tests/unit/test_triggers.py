@@ -179,6 +179,30 @@ def test_cart_changes_feed_the_recommendation_cache() -> None:
     assert add.features is not None and add.features["cart_lines"] == 1
 
 
+class CountingScorer(NextItemScorer):
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def score(self, steps: Sequence[Mapping[str, Any]]) -> SessionScores | None:
+        self.calls += 1
+        return super().score(steps)
+
+
+def test_a_trigger_the_policy_blocks_costs_no_model_run() -> None:
+    engine, scorer = TriggerEngine(CFG), CountingScorer()
+    state = engine.on_consent(None, consent()).state
+    j = Journey(user_id="u1", start_ms=T0, step_ms=5_000).page()
+    for item in ("p1", "p2", "p3", "p4"):  # the fourth view puts shoes over ui_min_affinity
+        j.view(item, "shoes", 90.0)
+    decisions = []
+    for event in j.events:
+        decisions.append(engine.on_event(state, event, T0, scorer))
+        state = decisions[-1].state
+    assert [t["trigger_type"] for t in decisions[0].triggers] == ["ui_personalization"]
+    assert decisions[-1].blocked == [("ui_personalization", "cooldown")]  # the banner, within a minute
+    assert scorer.calls == 1  # the first event's hints; the blocked banner ran no model
+
+
 def test_fires_with_no_later_event_even_across_a_long_quiet_stream() -> None:
     j = Journey(user_id="u1", start_ms=T0).add("p1", "shoes", 80.0)
     other = Journey(user_id="u2", anonymous_id="anon-2", start_ms=T0 + 3 * HOUR_MS).page()
