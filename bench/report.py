@@ -75,20 +75,73 @@ def versions() -> dict[str, str]:
     return out
 
 
-def render(results: dict[str, Any]) -> str:
-    parts = [tables.header(results), tables.budgets(results), tables.throughput(results), tables.cluster(results),
-             tables.latency(results),
-             tables.scoring(results), tables.serving(results), tables.state(results), tables.profile(results),
-             tables.compare(results)]
+# Each part of the generated block: its heading, and the results it is drawn from.
+PARTS: tuple[tuple[str, tuple[str, ...], tuple[str, ...]], ...] = (
+    ("header", ("## Run",), ("run",)),
+    ("budgets", ("## Budgets",), ("throughput", "latency", "scoring", "serving", "state")),
+    ("throughput", ("## Throughput",), ("throughput",)),
+    ("cluster", ("## Scale-out",), ("cluster",)),
+    ("latency", ("## Trigger latency",), ("latency",)),
+    ("scoring", ("## Scoring",), ("scoring",)),
+    ("serving", ("## Serving",), ("serving",)),
+    ("state", ("## Flink state", "## State"), ("state",)),
+    ("profile", ("## Profile",), ("profile",)),
+    ("compare", ("## Before and after",), ("compare",)),
+)
+
+
+def committed_parts(block: str) -> dict[str, str]:
+    """The parts of a generated block already in BENCHMARKS.md, by name (``PARTS``)."""
+    chunks = ["## " + c for c in ("\n" + block).split("\n## ")[1:]]
+    found = {}
+    for name, headings, _ in PARTS:
+        match = [c for c in chunks if c.startswith(headings)]
+        if match:
+            found[name] = match[0].rstrip("\n") + "\n"
+    return found
+
+
+def render(results: dict[str, Any], committed: dict[str, str] | None = None) -> str:
+    """The generated block. A part whose results are not in ``results`` (a fresh checkout has none
+    of the earlier runs') keeps its ``committed`` text instead of turning into "not measured"."""
+    committed = committed or {}
+    kept = [name for name, _, needs in PARTS if name in committed and not all(k in results for k in needs)]
+    parts = []
+    for name, _, _ in PARTS:
+        if name == "header":
+            parts.append(_header(results, committed, kept))
+        elif name in kept:
+            parts.append(committed[name])
+        else:
+            parts.append(getattr(tables, name)(results))
     return "\n".join(p for p in parts if p)
 
 
+def _header(results: dict[str, Any], committed: dict[str, str], kept: list[str]) -> str:
+    """The run's header; without a new run, the committed one with its sections table brought
+    up to date (the parts measured now, and the committed rows of the parts kept)."""
+    rows = _kept_rows(committed.get("header", ""), kept)
+    if "run" in results or "header" not in committed:
+        return tables.header(results, rows)
+    text = committed["header"]
+    cut = text.find("\n| section |")
+    return (text[:cut] if cut >= 0 else text).rstrip("\n") + "\n" + tables.sections(results, rows)
+
+
+def _kept_rows(header: str, kept: list[str]) -> list[list[str]]:
+    """The committed header's rows (section, finished, minutes, commit) of the parts kept."""
+    rows = [[c.strip() for c in line.strip().strip("|").split("|")] for line in header.splitlines()
+            if line.startswith("| ")]
+    return [r for r in rows if len(r) == 4 and r[0] in kept]
+
+
 def write(results: dict[str, Any]) -> Path:
-    block = f"{BEGIN}\n{render(results)}\n{END}"
     text = BENCHMARKS_MD.read_text() if BENCHMARKS_MD.exists() else "# Benchmarks\n\n" + BEGIN + END + "\n"
     if BEGIN in text and END in text:
+        old = text[text.index(BEGIN) + len(BEGIN): text.index(END)]
+        block = f"{BEGIN}\n{render(results, committed_parts(old))}\n{END}"
         text = text[: text.index(BEGIN)] + block + text[text.index(END) + len(END):]
     else:
-        text = text.rstrip() + "\n\n" + block + "\n"
+        text = text.rstrip() + "\n\n" + f"{BEGIN}\n{render(results)}\n{END}" + "\n"
     BENCHMARKS_MD.write_text(text)
     return BENCHMARKS_MD

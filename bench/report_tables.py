@@ -17,7 +17,7 @@ def _table(head: list[str], rows: list[list[str]]) -> str:
     return "\n".join(lines + ["| " + " | ".join(r) + " |" for r in rows]) + "\n"
 
 
-def header(r: dict[str, Any]) -> str:
+def header(r: dict[str, Any], kept_rows: list[list[str]] | None = None) -> str:
     run = r.get("run", {})
     if not run:
         return ""
@@ -25,18 +25,19 @@ def header(r: dict[str, Any]) -> str:
     settings = ", ".join(f"{k}={v}" for k, v in run.get("settings", {}).items())
     return (f"## Run\n\nCommand: `{run.get('command')}` (started {run.get('started')}, finished "
             f"{run.get('finished', '-')}; load average at the end {run.get('load_end', '-')}).\n\n"
-            f"Settings: {settings}\n\n" + _table(["machine / version", "value"], kv) + sections(r))
+            f"Settings: {settings}\n\n" + _table(["machine / version", "value"], kv) + sections(r, kept_rows))
 
 
-def sections(r: dict[str, Any]) -> str:
+def sections(r: dict[str, Any], kept_rows: list[list[str]] | None = None) -> str:
     """When each section was last measured, and on which commit (sections can come from
-    different commands, e.g. ``bench all`` and a later ``bench throughput``)."""
+    different commands, e.g. ``bench all`` and a later ``bench throughput``). ``kept_rows``:
+    the committed rows of the sections whose tables were kept from BENCHMARKS.md."""
     meta = {k: v for k, v in r.get("meta", {}).items() if k not in ("run", "compare_run") and "at" in v}
-    if not meta:
-        return ""
     rows = [[name, str(m["at"]), _f(m.get("seconds", 0) / 60, 1), str(m.get("commit", "-"))]
-            for name, m in sorted(meta.items(), key=lambda kv: kv[0])]
-    return "\n" + _table(["section", "finished", "minutes", "commit"], rows)
+            for name, m in meta.items()] + (kept_rows or [])
+    if not rows:
+        return ""
+    return "\n" + _table(["section", "finished", "minutes", "commit"], sorted(rows, key=lambda row: row[0]))
 
 
 def _verdict(ok: bool | None) -> str:
