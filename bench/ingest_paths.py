@@ -32,8 +32,6 @@ import argparse
 import functools
 from typing import Any
 
-from confluent_kafka.admin import AdminClient
-
 from bench import stack
 from bench.measure import save_and_print
 from bench.settings import Settings
@@ -81,9 +79,7 @@ def run(events: int, parallelism: int, rounds: int, kinds: tuple[str, ...] = KIN
 
 def decision_rows(run_prefix: str) -> int:
     """Rows the SQL front wrote to its run's triggers topic (``bench.sqlfront``)."""
-    admin = AdminClient({"bootstrap.servers": stack.bootstrap()})
-    topics = [t for t in admin.list_topics(timeout=10).topics if t.startswith(run_prefix) and t.endswith(".triggers")]
-    return sum(stack.end_offsets(t) for t in topics)
+    return sum(stack.end_offsets(t) for t in stack.topics() if t.startswith(run_prefix) and t.endswith(".triggers"))
 
 
 def summary(results: dict[str, Any]) -> list[str]:

@@ -41,7 +41,7 @@ def clear_old_runs() -> None:
     makes its own, and a preloaded pool of 2 million events is ~300 MB), their checkpoints, and
     the checkouts of ``bench compare`` (70-180 MB each)."""
     admin = AdminClient({"bootstrap.servers": bootstrap()})
-    names = [t for t in admin.list_topics(timeout=30).topics if not t.startswith("__")]
+    names = topics()
     for future in (admin.delete_topics(names, operation_timeout=60).values() if names else []):
         future.result(90)
     shutil.rmtree(state_path("checkpoints"), ignore_errors=True)
@@ -52,6 +52,12 @@ def clear_old_runs() -> None:
     report.git("worktree", "prune")
     print(f"==> bench stack: deleted {len(names)} topics, the checkpoints of earlier runs and "
           f"{len(checkouts)} compare checkouts", flush=True)
+
+
+def topics() -> list[str]:
+    """The bench broker's topics, without Kafka's internal ones."""
+    listed = AdminClient({"bootstrap.servers": bootstrap()}).list_topics(timeout=30).topics
+    return [t for t in listed if not t.startswith("__")]
 
 
 def bootstrap() -> str:

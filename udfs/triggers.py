@@ -254,8 +254,10 @@ class TriggerEngine:
     def _browse(self, state: UserState, category: str, event: dict[str, Any], t: int, now_ms: int,
                 scores: _Scores, d: Decision) -> None:
         match = browse_match(state, category, t, self.cfg)
-        admitted = self._admit(state, "repeated_browse_offer", t, d) if match is not None else None
-        if match is None or admitted is None:
+        if match is None:
+            return
+        admitted = self._admit(state, "repeated_browse_offer", t, d)
+        if admitted is None:
             return
         decisive = f"{category}|{t}|{event.get('event_id') or event['event_type']}"
         sc = scores.get()
@@ -269,7 +271,9 @@ class TriggerEngine:
             return
         hints = ui_hints(state, t, self.cfg)
         sig = hints_signature(hints)
-        admitted = self._admit(state, "ui_personalization", t, d) if sig != state.hints_sig else None
+        if sig == state.hints_sig:
+            return
+        admitted = self._admit(state, "ui_personalization", t, d)
         if admitted is None:
             return
         sc = scores.get()
