@@ -47,22 +47,38 @@ def _delivery(cfg: DeliveryConfig, client: Any, channel: str, types: tuple[str, 
 METADATA_MAX_AGE_MS = 10_000
 
 
-def make_consumer(cfg: DeliveryConfig, channel: str) -> Any:
+def make_consumer(cfg: DeliveryConfig, channel: str, stop: threading.Event | None = None) -> Any:
     """A group consumer of the triggers topic: read_committed, offsets committed by hand.
 
-    Metadata is refreshed every ``METADATA_MAX_AGE_MS``, not kafka-python's 5 minutes: a group
-    whose assignment was computed before the topic's partitions showed up in the metadata
-    ("No partition metadata for topic ...") rejoins at the next refresh, and new partitions of
-    the topic are read within seconds."""
+    It subscribes only once the topic's partitions are in its metadata (``await_partitions``).
+    kafka-python otherwise joins the group before its first metadata response lists the topic,
+    assigns itself nothing ("No partition metadata for topic ...") and relies on a rejoin after
+    the next refresh, which a race can lose: the consumer then reads nothing. Metadata is refreshed
+    every ``METADATA_MAX_AGE_MS`` (not kafka-python's 5 minutes), so new partitions of the topic
+    are read within seconds."""
     from kafka import KafkaConsumer
 
-    return KafkaConsumer(
-        cfg.topic, bootstrap_servers=[s.strip() for s in cfg.bootstrap_servers.split(",") if s.strip()],
+    consumer = KafkaConsumer(
+        bootstrap_servers=[s.strip() for s in cfg.bootstrap_servers.split(",") if s.strip()],
         group_id=cfg.group(channel), client_id=f"shoppulse-delivery-{channel}",
         isolation_level="read_committed", enable_auto_commit=False, auto_offset_reset=cfg.auto_offset_reset,
         max_poll_records=20, max_poll_interval_ms=max(300_000, int(cfg.give_up_after_s * 1000 * 25)),
         metadata_max_age_ms=METADATA_MAX_AGE_MS,
     )
+    await_partitions(consumer, cfg.topic, channel, stop or threading.Event())
+    consumer.subscribe([cfg.topic])
+    return consumer
+
+
+def await_partitions(consumer: Any, topic: str, channel: str, stop: threading.Event,
+                     retry_s: float = 2.0) -> set[int]:
+    """Block until ``topic`` has partitions in the consumer's metadata (or ``stop``), saying so
+    every ``retry_s`` while it has none: a missing topic is a deployment error to see in the log."""
+    while not (partitions := set(consumer.partitions_for_topic(topic) or ())) and not stop.is_set():
+        log.warning("%s delivery: topic %s has no partitions yet (not created?); retrying in %.0f s",
+                    channel, topic, retry_s)
+        stop.wait(retry_s)
+    return partitions
 
 
 def undecodable(record: Any, channel: str, reason: str) -> Outcome:
@@ -114,7 +130,7 @@ def commit_after(consumer: Any, record: Any, channel: str) -> None:
 
 def serve(cfg: DeliveryConfig, channel: str, delivery: Delivery, stop: threading.Event) -> int:
     """Consume ``cfg.topic`` as ``channel``'s group until ``stop``; the consumer is closed on the way out."""
-    consumer = make_consumer(cfg, channel)
+    consumer = make_consumer(cfg, channel, stop)
     log.info("%s delivery: topic %s, group %s, brokers %s", channel, cfg.topic, cfg.group(channel),
              cfg.bootstrap_servers)
     try:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import json
+import logging
 import threading
 import time
 import uuid
@@ -17,13 +18,13 @@ from typing import Any
 
 import pytest
 from aiohttp import web
-from kafka import KafkaProducer
+from kafka import KafkaProducer, TopicPartition
 from kafka.admin import KafkaAdminClient, NewPartitions, NewTopic
 
 from services.delivery.claims import read_journal
 from services.delivery.config import DeliveryConfig, EmailConfig, WebhookConfig, load
 from services.delivery.render import TRIGGER_HEADER
-from services.delivery.service import email_delivery, redis_client, serve, webhook_delivery
+from services.delivery.service import email_delivery, make_consumer, redis_client, serve, webhook_delivery
 from services.delivery.smtp_sink import SmtpSink
 from services.stack.topics import ensure_topics
 from tests.unit.delivery_samples import abandoned_cart, browse_offer, ui_hint
@@ -245,14 +246,33 @@ def test_the_sink_says_why_it_cannot_listen(tmp_path: Path) -> None:
             taken.start()
 
 
+def test_the_first_join_assigns_every_partition(kafka: Any, caplog: pytest.LogCaptureFixture) -> None:
+    """kafka-python joins before its metadata lists the topic unless told to wait: it then assigns
+    itself nothing and depends on a rejoin after the next refresh, which a race can lose. The
+    first consumer of a process happens to win the race, so three are made in turn."""
+    caplog.set_level(logging.WARNING, logger="kafka.coordinator")
+    for _ in range(3):
+        topic = kafka.new_topic(partitions=2, prefix="triggers-join")
+        consumer = make_consumer(configs(kafka, "redis://127.0.0.1:1/0", topic, 25)[0], "email")
+        try:
+            deadline = time.monotonic() + 30
+            while not consumer.assignment() and time.monotonic() < deadline:
+                consumer.poll(timeout_ms=200)
+            assert consumer.assignment() == {TopicPartition(topic, 0), TopicPartition(topic, 1)}
+        finally:
+            consumer.close()
+    assert not [r for r in caplog.records if "No partition metadata" in r.getMessage()], caplog.text
+
+
 def test_a_service_started_before_its_topic_exists_picks_it_up_within_seconds(
-        kafka: Any, redis_url: str, redis_client: Any, tmp_path: Path) -> None:
+        kafka: Any, redis_url: str, redis_client: Any, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     name = f"triggers-late-{uuid.uuid4().hex[:8]}"
     cart = abandoned_cart("u-late")
     with SmtpSink(tmp_path / "mail") as sink:
         cfg, _ = configs(kafka, redis_url, name, sink.port)
         with running(cfg, "email", email_delivery):
-            time.sleep(3.0)  # the group has formed with no partition of the topic to assign
+            time.sleep(3.0)  # the service waits for the topic, saying so in its log
+            assert f"topic {name} has no partitions yet" in caplog.text
             ensure_topics(kafka.bootstrap, [NewTopic(name, 2, 1)])
             kafka.produce(name, [registry().encode("trigger", cart)], [b"u-late"])
             wait_for(lambda: len(journal(redis_client, "email")) >= 1, "the trigger of a topic created late", 30)
