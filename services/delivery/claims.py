@@ -64,6 +64,39 @@ class RedisJournal:
         if self._path is not None:
             self._append(outcome, trigger)
 
+    def forget(self, ids: set[str], page: int = 1000) -> int:
+        """Drop every entry of both streams (and of the JSONL copy) whose user is in ``ids``."""
+        if not ids:
+            return 0
+        removed = sum(self._forget_stream(key, ids, page) for key in (stream_key(self._prefix),
+                                                                        failed_key(self._prefix)))
+        return removed + (self._forget_lines(ids) if self._path is not None else 0)
+
+    def _forget_stream(self, key: str, ids: set[str], page: int) -> int:
+        """XRANGE page by page, XDEL the matching entries of each page."""
+        removed, start = 0, "-"
+        wanted = {i.encode() for i in ids}
+        while entries := self._client.xrange(key, min=start, count=page):
+            doomed = [eid for eid, fields in entries if fields.get(b"user_id") in wanted]
+            removed += int(self._client.xdel(key, *doomed)) if doomed else 0
+            if len(entries) < page:
+                break
+            start = "(" + _text(entries[-1][0])
+        return removed
+
+    def _forget_lines(self, ids: set[str]) -> int:
+        """Rewrite the JSONL copy without the lines of ``ids`` (replaced atomically)."""
+        assert self._path is not None
+        with self._lock:
+            if not self._path.exists():
+                return 0
+            lines = self._path.read_text(encoding="utf-8").splitlines(keepends=True)
+            kept = [line for line in lines if json.loads(line).get("user_id") not in ids]
+            tmp = self._path.with_name(self._path.name + ".tmp")
+            tmp.write_text("".join(kept), encoding="utf-8")
+            tmp.replace(self._path)
+        return len(lines) - len(kept)
+
     def _append(self, outcome: Outcome, trigger: dict[str, Any]) -> None:
         line: dict[str, Any] = asdict(outcome)
         if outcome.outcome == "failed":

@@ -21,6 +21,8 @@ class DeliveryConfig:
 
     bootstrap_servers: str = env_field("127.0.0.1:9092", "Kafka bootstrap servers, comma-separated.")
     topic: str = env_field("triggers", "Topic the job writes triggers to.")
+    erasure_topic: str = env_field("erasure", "Erasure requests: the ids are cut off and purged at once.")
+    erasure_done_topic: str = env_field("erasure.done", "The job's erasure confirmations: the cut-off moves to them.")
     group_id: str = env_field("", "Consumer group; empty means shoppulse-delivery-<channel>.")
     auto_offset_reset: str = env_field("earliest", "Where a new group starts: earliest or latest.")
     redis_url: str = env_field("redis://127.0.0.1:6379/0", "Redis for claims and the delivery journal.")

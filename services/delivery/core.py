@@ -9,6 +9,9 @@ the claim-then-send step that delivers each (trigger_id, channel) at most once.
   so uplift can be measured, never contacted (whatever its channels say);
 - otherwise ``send``.
 
+A trigger of a shopper erased after it was emitted (``Delivery.erasures``, see ``erasure``) is
+skipped with reason ``erased``, and its entries (also a duplicate's) carry no user id.
+
 ``Delivery.handle`` claims ``{prefix}:delivered:{channel}:{trigger_id}`` before skipping or
 sending; a claim already taken means the trigger was handled before (a redelivery, a replay or
 a restart) and yields a ``duplicate`` outcome without sending.
@@ -26,6 +29,7 @@ log = logging.getLogger(__name__)
 EMAIL_TYPES = ("abandoned_cart", "repeated_browse_offer")
 PUSH_TYPES = ("abandoned_cart", "repeated_browse_offer", "ui_personalization")
 Status = Literal["sent", "skipped", "failed", "duplicate"]
+ERASED = "erased"  # the skip reason of a trigger whose user was erased after it was emitted
 
 
 @dataclass(frozen=True)
@@ -70,6 +74,15 @@ class Claims(Protocol):
     def settle(self, key: str, outcome: str) -> None: ...
 
 
+class Suppression(Protocol):
+    """Erasures as delivery sees them: which triggers must not reach their user any more (the
+    user was erased since), and the erasure records that say so (``erasure.Erasures``)."""
+
+    def suppressed(self, trigger: dict[str, Any]) -> bool: ...
+    def on_request(self, request: dict[str, Any], now_ms: int) -> Any: ...
+    def on_confirmation(self, done: dict[str, Any]) -> Any: ...
+
+
 class Journal(Protocol):
     """Where outcomes are recorded; failures keep the trigger for a later look."""
 
@@ -110,18 +123,21 @@ class Delivery:
     send: Sender
     prefix: str = "sp"
     clock: Callable[[], int] = now_ms
+    erasures: Suppression | None = None
 
     def handle(self, trigger: dict[str, Any]) -> Outcome | None:
         """Handle one decoded trigger; None when it is not this channel's business."""
         plan = decide(trigger, self.channel, self.types)
         if plan.action == "ignore":
             return None
+        erased = self.erasures is not None and self.erasures.suppressed(trigger)
+        plan = Plan("skip", ERASED) if erased else plan
         key = claim_key(self.prefix, self.channel, trigger["trigger_id"])
         if not self.claims.claim(key):
-            return self._finish(trigger, "duplicate", "already handled", 0)
+            return self._finish(trigger, "duplicate", "already handled", 0, erased)
         result = SendResult("skipped", plan.reason, 0) if plan.action == "skip" else self._send(trigger)
         self.claims.settle(key, result.status)
-        return self._finish(trigger, result.status, result.detail, result.attempts)
+        return self._finish(trigger, result.status, result.detail, result.attempts, erased)
 
     def _send(self, trigger: dict[str, Any]) -> SendResult:
         try:
@@ -130,8 +146,11 @@ class Delivery:
             log.exception("%s sender raised on trigger %s", self.channel, trigger.get("trigger_id"))
             return SendResult("failed", f"{type(exc).__name__}: {exc}")
 
-    def _finish(self, trigger: dict[str, Any], status: Status, detail: str, attempts: int) -> Outcome:
-        outcome = Outcome(trigger_id=trigger["trigger_id"], channel=self.channel, user_id=trigger["user_id"],
+    def _finish(self, trigger: dict[str, Any], status: Status, detail: str, attempts: int,
+                erased: bool = False) -> Outcome:
+        """Record the outcome; an erased user's is recorded (and logged) without the user id."""
+        user = "" if erased else trigger["user_id"]
+        outcome = Outcome(trigger_id=trigger["trigger_id"], channel=self.channel, user_id=user,
                           trigger_type=trigger["trigger_type"], outcome=status, detail=detail,
                           attempts=attempts, at_ms=self.clock())
         self.journal.record(outcome, trigger)

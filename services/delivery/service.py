@@ -5,6 +5,10 @@ transaction appear only once it commits) and auto-commit off: each record's offs
 after it is handled, so a restart resumes after the last handled trigger, and the claims catch
 the few a crash between handling and committing would replay. A record that does not decode as
 a trigger is recorded as failed (with its position) and committed: bad input never stops delivery.
+
+The same consumer reads the erasure requests and the job's confirmations (``erasure``): they
+purge the service's own stores and stop triggers of erased shoppers. A bad erasure record is
+recorded as failed the same way.
 """
 from __future__ import annotations
 
@@ -16,6 +20,7 @@ from .claims import RedisClaims, RedisJournal
 from .config import DeliveryConfig, EmailConfig, WebhookConfig
 from .core import EMAIL_TYPES, PUSH_TYPES, Delivery, Journal, Outcome, now_ms
 from .directory import from_config
+from .erasure import Erasures
 from .senders import EmailSender, WebhookSender
 
 log = logging.getLogger(__name__)
@@ -30,7 +35,9 @@ def redis_client(cfg: DeliveryConfig) -> Any:
 def email_delivery(cfg: EmailConfig, client: Any, stop: threading.Event) -> Delivery:
     """The e-mail channel: abandoned_cart and repeated_browse_offer triggers, over SMTP."""
     sender = EmailSender(cfg, from_config(cfg, client), sleep=stop.wait)
-    return _delivery(cfg, client, "email", EMAIL_TYPES, sender)
+    template = cfg.address_key
+    return _delivery(cfg, client, "email", EMAIL_TYPES, sender,
+                     lambda some_id: [template.format(user=some_id)] if template else [])
 
 
 def webhook_delivery(cfg: WebhookConfig, client: Any, stop: threading.Event) -> Delivery:
@@ -38,19 +45,26 @@ def webhook_delivery(cfg: WebhookConfig, client: Any, stop: threading.Event) -> 
     return _delivery(cfg, client, "push", PUSH_TYPES, WebhookSender(cfg, sleep=stop.wait))
 
 
-def _delivery(cfg: DeliveryConfig, client: Any, channel: str, types: tuple[str, ...], send: Any) -> Delivery:
+def _delivery(cfg: DeliveryConfig, client: Any, channel: str, types: tuple[str, ...], send: Any,
+              directory_keys: Any = None) -> Delivery:
+    journal = RedisJournal(client, cfg.key_prefix, cfg.journal_maxlen, cfg.journal_file)
+    erasures = Erasures(client, cfg.key_prefix, cfg.claim_ttl_s, journal, directory_keys)
     return Delivery(channel=channel, types=types, claims=RedisClaims(client, cfg.claim_ttl_s),
-                    journal=RedisJournal(client, cfg.key_prefix, cfg.journal_maxlen, cfg.journal_file),
-                    send=send, prefix=cfg.key_prefix)
+                    journal=journal, send=send, prefix=cfg.key_prefix, erasures=erasures)
 
 
 METADATA_MAX_AGE_MS = 10_000
 
 
-def make_consumer(cfg: DeliveryConfig, channel: str, stop: threading.Event | None = None) -> Any:
-    """A group consumer of the triggers topic: read_committed, offsets committed by hand.
+def topics(cfg: DeliveryConfig) -> list[str]:
+    """What a delivery service reads: the triggers, the erasure requests and their confirmations."""
+    return [cfg.topic, cfg.erasure_topic, cfg.erasure_done_topic]
 
-    It subscribes only once the topic's partitions are in its metadata (``await_partitions``).
+
+def make_consumer(cfg: DeliveryConfig, channel: str, stop: threading.Event | None = None) -> Any:
+    """A group consumer of ``topics(cfg)``: read_committed, offsets committed by hand.
+
+    It subscribes only once the topics' partitions are in its metadata (``await_partitions``).
     kafka-python otherwise joins the group before its first metadata response lists the topic,
     assigns itself nothing ("No partition metadata for topic ...") and relies on a rejoin after
     the next refresh, which a race can lose: the consumer then reads nothing. Metadata is refreshed
@@ -65,8 +79,9 @@ def make_consumer(cfg: DeliveryConfig, channel: str, stop: threading.Event | Non
         max_poll_records=20, max_poll_interval_ms=max(300_000, int(cfg.give_up_after_s * 1000 * 25)),
         metadata_max_age_ms=METADATA_MAX_AGE_MS,
     )
-    await_partitions(consumer, cfg.topic, channel, stop or threading.Event())
-    consumer.subscribe([cfg.topic])
+    for topic in topics(cfg):
+        await_partitions(consumer, topic, channel, stop or threading.Event())
+    consumer.subscribe(topics(cfg))
     return consumer
 
 
@@ -88,22 +103,36 @@ def undecodable(record: Any, channel: str, reason: str) -> Outcome:
                    detail=f"undecodable: {reason}", attempts=0, at_ms=now_ms())
 
 
-def handle_record(record: Any, delivery: Delivery, journal: Journal) -> Outcome | None:
-    """Decode one Kafka record and hand it to ``delivery``."""
+def schemas(cfg: DeliveryConfig) -> dict[str, str]:
+    """Topic -> the schema its records are decoded with."""
+    return {cfg.topic: "trigger", cfg.erasure_topic: "erasure_request", cfg.erasure_done_topic: "erasure_confirmation"}
+
+
+def handle_record(record: Any, delivery: Delivery, journal: Journal,
+                  by_topic: dict[str, str] | None = None) -> Any:
+    """Decode one Kafka record and hand it to ``delivery`` (a trigger) or its erasures."""
     from udfs.avro_codec import DecodeError, registry
 
+    schema = (by_topic or {}).get(record.topic, "trigger")
     try:
-        trigger = registry().decode(record.value, "trigger")
+        value = registry().decode(record.value, schema)
     except DecodeError as exc:
-        log.error("%s: record %s/%s/%s is not a trigger: %s", delivery.channel, record.topic,
-                  record.partition, record.offset, exc)
+        log.error("%s: record %s/%s/%s is not a %s: %s", delivery.channel, record.topic,
+                  record.partition, record.offset, schema, exc)
         outcome = undecodable(record, delivery.channel, str(exc))
         journal.record(outcome, {"topic": record.topic, "partition": record.partition, "offset": record.offset})
         return outcome
-    return delivery.handle(trigger)
+    if schema == "trigger":
+        return delivery.handle(value)
+    if delivery.erasures is None:
+        raise RuntimeError(f"{delivery.channel}: an erasure record arrived and nothing acts on erasures")
+    if schema == "erasure_request":
+        return delivery.erasures.on_request(value, now_ms())
+    return delivery.erasures.on_confirmation(value)
 
 
-def consume(consumer: Any, delivery: Delivery, stop: threading.Event, poll_timeout_ms: int = 500) -> int:
+def consume(consumer: Any, delivery: Delivery, stop: threading.Event, poll_timeout_ms: int = 500,
+            by_topic: dict[str, str] | None = None) -> int:
     """Handle records until ``stop`` is set, committing each offset after its record; returns the count."""
     handled = 0
     while not stop.is_set():
@@ -111,7 +140,7 @@ def consume(consumer: Any, delivery: Delivery, stop: threading.Event, poll_timeo
             for record in records:
                 if stop.is_set():
                     return handled
-                handle_record(record, delivery, delivery.journal)
+                handle_record(record, delivery, delivery.journal, by_topic)
                 handled += 1
                 commit_after(consumer, record, delivery.channel)
     return handled
@@ -129,12 +158,12 @@ def commit_after(consumer: Any, record: Any, channel: str) -> None:
 
 
 def serve(cfg: DeliveryConfig, channel: str, delivery: Delivery, stop: threading.Event) -> int:
-    """Consume ``cfg.topic`` as ``channel``'s group until ``stop``; the consumer is closed on the way out."""
+    """Consume ``topics(cfg)`` as ``channel``'s group until ``stop``; the consumer is closed on the way out."""
     consumer = make_consumer(cfg, channel, stop)
-    log.info("%s delivery: topic %s, group %s, brokers %s", channel, cfg.topic, cfg.group(channel),
+    log.info("%s delivery: topics %s, group %s, brokers %s", channel, ", ".join(topics(cfg)), cfg.group(channel),
              cfg.bootstrap_servers)
     try:
-        return consume(consumer, delivery, stop, cfg.poll_timeout_ms)
+        return consume(consumer, delivery, stop, cfg.poll_timeout_ms, schemas(cfg))
     finally:
         consumer.close()
         log.info("%s delivery stopped", channel)

@@ -92,7 +92,9 @@ def delivery_env(demo: Demo, channel: str) -> dict[str, str]:
     """A sender on this run's triggers, from their end, mail to the sink, links to the shop."""
     cfg, run = demo.cfg, f"{int(time.time())}"
     return {"SP_DELIVERY_BOOTSTRAP_SERVERS": demo.stack.bootstrap, "SP_DELIVERY_REDIS_URL": demo.stack.redis_url,
-            "SP_DELIVERY_TOPIC": demo.job.triggers_topic, "SP_DELIVERY_GROUP_ID": f"shoppulse-demo-{channel}-{run}",
+            "SP_DELIVERY_TOPIC": demo.job.triggers_topic, "SP_DELIVERY_ERASURE_TOPIC": demo.job.erasure_topic,
+            "SP_DELIVERY_ERASURE_DONE_TOPIC": demo.job.erasure_done_topic,
+            "SP_DELIVERY_GROUP_ID": f"shoppulse-demo-{channel}-{run}",
             "SP_DELIVERY_AUTO_OFFSET_RESET": "latest", "SP_DELIVERY_SMTP_PORT": str(cfg.smtp_port),
             "SP_DELIVERY_SHOP_URL": f"http://{LOCAL}:{cfg.storefront_port}",
             "SP_DELIVERY_CATALOG_PATH": demo.catalog_path,
@@ -113,12 +115,12 @@ def start_services(demo: Demo) -> None:
                SP_STOREFRONT_PORT=str(cfg.storefront_port), SP_STOREFRONT_COLLECTOR_URL=collector,
                SP_STOREFRONT_BOOTSTRAP_SERVERS=stack.bootstrap, SP_STOREFRONT_TRIGGERS_TOPIC=job.triggers_topic,
                SP_STOREFRONT_REDIS_URL=stack.redis_url)
-    demo.start("email", ["-m", "services.delivery", "email"], lambda c: ch.log_says(c.log, "email delivery: topic"),
+    demo.start("email", ["-m", "services.delivery", "email"], lambda c: ch.log_says(c.log, "email delivery: topics "),
                **delivery_env(demo, "email"))
     if cfg.push:
         demo.webhook = WebhookSink(cfg.webhook_port).start()
         demo.start("webhook", ["-m", "services.delivery", "webhook"],
-                   lambda c: ch.log_says(c.log, "push delivery: topic"), **delivery_env(demo, "push"))
+                   lambda c: ch.log_says(c.log, "push delivery: topics "), **delivery_env(demo, "push"))
 
 
 def start_simulator(demo: Demo) -> None:

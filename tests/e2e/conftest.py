@@ -176,11 +176,13 @@ def mailbox(shop: Shop, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Ma
     sink = SmtpSink(tmp_path_factory.mktemp("e2e-mail"), port=0).start()
     sender = spawn("email", ["services.delivery", "email"], {
         "SP_DELIVERY_BOOTSTRAP_SERVERS": shop.kafka.bootstrap, "SP_DELIVERY_TOPIC": shop.cfg.triggers_topic,
+        "SP_DELIVERY_ERASURE_TOPIC": shop.cfg.erasure_topic,
+        "SP_DELIVERY_ERASURE_DONE_TOPIC": shop.cfg.erasure_done_topic,
         "SP_DELIVERY_GROUP_ID": f"e2e-email-{uuid.uuid4().hex[:8]}", "SP_DELIVERY_REDIS_URL": shop.cfg.redis_url,
         "SP_DELIVERY_SMTP_PORT": str(sink.port), "SP_DELIVERY_SHOP_URL": shop.storefront,
         "SP_DELIVERY_CATALOG_PATH": load_storefront_config({}).catalog_path}, shop.logs)
     try:
-        wait_logged(sender, "email delivery: topic")
+        wait_logged(sender, "email delivery: topics ")
         yield Mailbox(sink.folder, sink)
     finally:
         sender.stop()

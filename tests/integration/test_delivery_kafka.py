@@ -24,7 +24,7 @@ from kafka.admin import KafkaAdminClient, NewPartitions, NewTopic
 from services.delivery.claims import read_journal
 from services.delivery.config import DeliveryConfig, EmailConfig, WebhookConfig, load
 from services.delivery.render import TRIGGER_HEADER
-from services.delivery.service import email_delivery, make_consumer, redis_client, serve, webhook_delivery
+from services.delivery.service import email_delivery, make_consumer, redis_client, serve, topics, webhook_delivery
 from services.delivery.smtp_sink import SmtpSink
 from services.stack.topics import ensure_topics
 from tests.unit.delivery_samples import abandoned_cart, browse_offer, ui_hint
@@ -142,9 +142,10 @@ def triggers() -> dict[str, dict[str, Any]]:
 
 def configs(kafka: Any, redis_url: str, topic: str, smtp_port: int,
             webhook_url: str = "") -> tuple[EmailConfig, WebhookConfig]:
-    """Both services on ``topic`` with fresh groups and fast retries."""
+    """Both services on ``topic`` and fresh erasure topics, with fresh groups and fast retries."""
     group = uuid.uuid4().hex[:8]
     common = dict(bootstrap_servers=kafka.bootstrap, topic=topic, redis_url=redis_url, poll_timeout_ms=200,
+                  erasure_topic=kafka.new_topic(prefix="erasure"), erasure_done_topic=kafka.new_topic(prefix="done"),
                   max_attempts=MAX_ATTEMPTS, backoff_base_s=0.05, backoff_max_s=0.2)
     email = load(EmailConfig, {}, group_id=f"{group}-email", address_key="sp:contact:{user}", smtp_port=smtp_port,
                  **common)
@@ -252,13 +253,13 @@ def test_the_first_join_assigns_every_partition(kafka: Any, caplog: pytest.LogCa
     first consumer of a process happens to win the race, so three are made in turn."""
     caplog.set_level(logging.WARNING, logger="kafka.coordinator")
     for _ in range(3):
-        topic = kafka.new_topic(partitions=2, prefix="triggers-join")
-        consumer = make_consumer(configs(kafka, "redis://127.0.0.1:1/0", topic, 25)[0], "email")
+        cfg = configs(kafka, "redis://127.0.0.1:1/0", kafka.new_topic(partitions=2, prefix="triggers-join"), 25)[0]
+        consumer = make_consumer(cfg, "email")
         try:
             deadline = time.monotonic() + 30
             while not consumer.assignment() and time.monotonic() < deadline:
                 consumer.poll(timeout_ms=200)
-            assert consumer.assignment() == {TopicPartition(topic, 0), TopicPartition(topic, 1)}
+            assert consumer.assignment() == {TopicPartition(t, p) for t in topics(cfg) for p in (0, 1)}
         finally:
             consumer.close()
     assert not [r for r in caplog.records if "No partition metadata" in r.getMessage()], caplog.text
