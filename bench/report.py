@@ -107,9 +107,11 @@ def render(results: dict[str, Any], committed: dict[str, str] | None = None) -> 
     committed = committed or {}
     kept = [name for name, _, needs in PARTS if name in committed and not all(k in results for k in needs)]
     parts = []
-    for name, _, _ in PARTS:
+    for name, _, needs in PARTS:
         if name == "header":
             parts.append(_header(results, committed, kept))
+        elif name == "budgets" and name in kept and any(k in results for k in needs):
+            parts.append(_budgets(results, committed[name]))
         elif name in kept:
             parts.append(committed[name])
         else:
@@ -128,11 +130,27 @@ def _header(results: dict[str, Any], committed: dict[str, str], kept: list[str])
     return (text[:cut] if cut >= 0 else text).rstrip("\n") + "\n" + tables.sections(results, rows)
 
 
+def _budgets(results: dict[str, Any], committed: str) -> str:
+    """The budgets table row by row: a budget measured now gets its new row, one not measured
+    keeps its committed row (a ``bench throughput`` alone updates the two throughput budgets)."""
+    old = {r[0]: r for r in _rows(committed) if len(r) == 3}
+    lines = []
+    for line in tables.budgets(results).splitlines():
+        row = _rows(line)
+        keep = row and len(row[0]) == 3 and row[0][2] == tables.NOT_RUN and row[0][0] in old
+        lines.append("| " + " | ".join(old[row[0][0]]) + " |" if keep else line)
+    return "\n".join(lines) + "\n"
+
+
+def _rows(text: str) -> list[list[str]]:
+    """The cells of each table row of ``text`` (header and separator rows included)."""
+    return [[c.strip() for c in line.strip().strip("|").split("|")] for line in text.splitlines()
+            if line.startswith("| ")]
+
+
 def _kept_rows(header: str, kept: list[str]) -> list[list[str]]:
     """The committed header's rows (section, finished, minutes, commit) of the parts kept."""
-    rows = [[c.strip() for c in line.strip().strip("|").split("|")] for line in header.splitlines()
-            if line.startswith("| ")]
-    return [r for r in rows if len(r) == 4 and r[0] in kept]
+    return [r for r in _rows(header) if len(r) == 4 and r[0] in kept]
 
 
 def write(results: dict[str, Any]) -> Path:

@@ -77,3 +77,20 @@ def test_a_new_run_header_lists_the_kept_sections_too() -> None:
     assert "python -m bench scoring" in header
     rows = [line.split("|")[1].strip() for line in header.splitlines() if line.startswith("| ") and "2026" in line]
     assert rows == ["compare", "latency", "throughput"]  # the new section and the kept ones, sorted
+
+
+def test_a_throughput_run_alone_updates_its_budgets_and_keeps_the_others() -> None:
+    committed = committed_parts(COMMITTED)
+    committed["budgets"] += "| trigger latency p99 at-least-once <= 250 ms | 88 ms | met |\n"
+    drain = {"parallelism": 1, "model": True, "mode": None, "cpu_us_per_record": 977.0}
+    throughput = {"ceiling": {"rate": 253557.0}, "raw_read": {"rate": 153035.0},
+                  "passthrough-python": dict(drain, rate=11159.0, parallelism=2, model=False),
+                  "passthrough-python-p1": dict(drain, rate=30246.0, model=False), "job-p1": dict(drain, rate=1219.0),
+                  "sustained": {"target_rate": 1097.0, "out_rate": 1090.0, "flat": True, "lag": [5, 7]}}
+    block = render({"throughput": throughput}, committed)
+    budgets = committed_parts(block)["budgets"]
+    assert "| whole job >= 50,000 events/s sustained, flat lag | 1,097/s (flat=True) | **missed** |" in budgets
+    assert "1,561/s" not in budgets
+    assert "| trigger latency p99 at-least-once <= 250 ms | 88 ms | met |" in budgets  # not measured now: kept
+    assert "| scoring p99 <= 1 ms per session, batch 1, one thread (fp32, 50 steps) | - ms | not measured yet |" \
+        in budgets  # never measured: says so
