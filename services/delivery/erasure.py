@@ -9,14 +9,14 @@ Three things of the delivery services' own outlive that unless they act too:
 - triggers the job wrote before it processed the erasure, still unread in the triggers topic:
   sending those would contact a shopper who asked to be forgotten.
 
-So each service also reads ``erasure`` and ``erasure.done``. A request (user id and device ids) is acted on at once: its
-ids are cut off at the moment it is read (``{prefix}:erased:{id}``, a one-member sorted set
-whose score is the newest erasure time of that id) and purged from the journals and the
-directory. The request's ids wait under ``{prefix}:erasure:{request_id}`` for the job's
-confirmation, which raises their cut-off to the job's completion time: every trigger the job
-emitted before it forgot the shopper is then skipped, journalled without the id (``Delivery``
-in ``core``). Triggers emitted later (after a newer consent) go out as usual. Markers expire
-after ``claim_ttl_s``, as the claims do.
+So each service also reads ``erasure`` and ``erasure.done``. A request (user id and device
+ids) is acted on at once: its ids are cut off at the moment it is read (``{prefix}:erased:{id}``,
+a one-member sorted set whose score is the newest erasure time of that id) and purged from the
+journals and the directory. The request's ids wait under ``{prefix}:erasure:{request_id}`` for
+the job's confirmation, which raises their cut-off to the job's completion time: every trigger
+the job emitted before it forgot the shopper is then skipped, journalled without the id
+(``Delivery`` in ``core``). Triggers emitted later (after a newer consent) go out as usual.
+Markers expire after ``claim_ttl_s``, as the claims do.
 """
 from __future__ import annotations
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 from typing import Any
 
 from .claims import RedisClaims, RedisJournal
@@ -46,7 +47,7 @@ def webhook_delivery(cfg: WebhookConfig, client: Any, stop: threading.Event) -> 
 
 
 def _delivery(cfg: DeliveryConfig, client: Any, channel: str, types: tuple[str, ...], send: Any,
-              directory_keys: Any = None) -> Delivery:
+              directory_keys: Callable[[str], list[str]] | None = None) -> Delivery:
     journal = RedisJournal(client, cfg.key_prefix, cfg.journal_maxlen, cfg.journal_file)
     erasures = Erasures(client, cfg.key_prefix, cfg.claim_ttl_s, journal, directory_keys)
     return Delivery(channel=channel, types=types, claims=RedisClaims(client, cfg.claim_ttl_s),
