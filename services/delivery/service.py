@@ -80,9 +80,10 @@ def make_consumer(cfg: DeliveryConfig, channel: str, stop: threading.Event | Non
         max_poll_records=20, max_poll_interval_ms=max(300_000, int(cfg.give_up_after_s * 1000 * 25)),
         metadata_max_age_ms=METADATA_MAX_AGE_MS,
     )
-    for topic in topics(cfg):
-        await_partitions(consumer, topic, channel, stop or threading.Event())
-    consumer.subscribe(topics(cfg))
+    wanted, stop = topics(cfg), stop or threading.Event()
+    for topic in wanted:
+        await_partitions(consumer, topic, channel, stop)
+    consumer.subscribe(wanted)
     return consumer
 
 
