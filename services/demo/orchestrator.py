@@ -114,6 +114,7 @@ def start_services(demo: Demo) -> None:
     demo.start("storefront", ["-m", "services.storefront"], lambda c: ch.http_ok(storefront_url(cfg) + "healthz"),
                SP_STOREFRONT_PORT=str(cfg.storefront_port), SP_STOREFRONT_COLLECTOR_URL=collector,
                SP_STOREFRONT_BOOTSTRAP_SERVERS=stack.bootstrap, SP_STOREFRONT_TRIGGERS_TOPIC=job.triggers_topic,
+               SP_STOREFRONT_ERASURE_TOPIC=job.erasure_topic, SP_STOREFRONT_ERASURE_DONE_TOPIC=job.erasure_done_topic,
                SP_STOREFRONT_REDIS_URL=stack.redis_url)
     demo.start("email", ["-m", "services.delivery", "email"], lambda c: ch.log_says(c.log, "email delivery: topics "),
                **delivery_env(demo, "email"))

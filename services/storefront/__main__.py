@@ -46,7 +46,7 @@ async def serve(cfg: StorefrontConfig, key: bytes) -> None:
     app = create_app(cfg, catalog, key, store)
     quiet_gc()
     loop = asyncio.get_running_loop()
-    feed = TriggerFeed(cfg, loop, app[STATE].router.route)
+    feed = TriggerFeed(cfg, loop, app[STATE].router.handle)
     runner = web.AppRunner(app, access_log=None)
     try:
         await runner.setup()

@@ -17,6 +17,7 @@ from aiohttp import web
 from . import pages, session
 from .catalog import Catalog, Product
 from .config import StorefrontConfig
+from .erasure import Cutoffs
 from .layout import Page, Visitor, render
 from .live import add_api_routes
 from .push import Hub, Router
@@ -204,11 +205,12 @@ async def healthz(request: web.Request) -> web.StreamResponse:
 
 def create_app(cfg: StorefrontConfig, catalog: Catalog, key: bytes, store: Store) -> web.Application:
     """The application over ``catalog``, reading Redis through ``store``; live push is fed by
-    ``state.router.route`` (the service's trigger feed, or a test)."""
+    ``state.router.handle`` (the service's feed of triggers and erasures, or a test)."""
     hub = Hub(cfg.push_queue, cfg.push_recent_s, cfg.push_recent_keys)
     recs = RecsService(catalog, store, cfg.cache_prefix, cfg.recs_limit, cfg.redis_timeout_s)
     app = web.Application()
-    app[STATE] = State(cfg, catalog, key, recs, hub, Router(hub, catalog, cfg.offer_pct))
+    router = Router(hub, catalog, cfg.offer_pct, Cutoffs(cfg.push_erased_s, cfg.push_erased_ids))
+    app[STATE] = State(cfg, catalog, key, recs, hub, router)
     for path, handler in (("/", home), ("/c/{category:.+}", category), ("/p/{product_id}", product),
                           ("/search", search), ("/cart", cart), ("/checkout", checkout),
                           ("/order/{order_id}", order), ("/login", login_form), ("/healthz", healthz)):

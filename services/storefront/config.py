@@ -32,6 +32,9 @@ class StorefrontConfig:
     collector_url: str = env_field("http://127.0.0.1:8088", "Collector base URL (serves /tag.js, takes /v1/events).")
     bootstrap_servers: str = env_field("127.0.0.1:9092", "Kafka bootstrap servers of the triggers topic.")
     triggers_topic: str = env_field("triggers", "Topic of the job's triggers (Avro, key = user key).")
+    erasure_topic: str = env_field("erasure", "Topic of erasure requests: an erased shopper's replay is dropped.")
+    erasure_done_topic: str = env_field(
+        "erasure.done", "Topic of the job's erasure confirmations: triggers emitted before one are not shown.")
     redis_url: str = env_field("redis://127.0.0.1:6379/0", "Redis the job writes hints and recommendations to.")
     cache_prefix: str = env_field("sp", "Key prefix of the job's Redis entries (SP_CACHE_PREFIX of the job).")
     redis_timeout_s: float = env_field(0.25, "Longest wait for one Redis answer before the popular fallback.")
@@ -45,6 +48,8 @@ class StorefrontConfig:
     push_queue: int = env_field(64, "Messages buffered per connected page before old ones are dropped.")
     push_recent_s: float = env_field(120.0, "Triggers replayed to a page that (re)connects within this time.")
     push_recent_keys: int = env_field(10_000, "User keys whose recent triggers are kept for replay.")
+    push_erased_s: float = env_field(3600.0, "How long an erased id's cut-off is kept (its earlier triggers hidden).")
+    push_erased_ids: int = env_field(100_000, "Erased ids whose cut-off is kept at most (oldest dropped first).")
     heartbeat_s: float = env_field(15.0, "Comment line sent on idle live connections.")
     allow_dev_key: bool = env_field(False, "Use the public development pseudonym key when none is set.")
 

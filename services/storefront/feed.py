@@ -1,11 +1,13 @@
-"""The service's one consumer of the triggers topic, in a background thread.
+"""The service's one consumer of the triggers and erasure topics, in a background thread.
 
-kafka-python's consumer blocks, so it polls in a daemon thread and hands each decoded trigger to
-the event loop (``call_soon_threadsafe``), where the router fans it out. It reads committed
-records only (``read_committed``: with an exactly-once job nothing from an aborted transaction
-is shown), joins no consumer group (every storefront instance must see every trigger) and starts
-at the end of each partition: live push is about what happens from now on. It waits for the
-topic to exist, and an undecodable record is logged and skipped.
+kafka-python's consumer blocks, so it polls in a daemon thread and hands each decoded record
+(with its schema: trigger, erasure request or confirmation) to the event loop
+(``call_soon_threadsafe``), where the router fans triggers out and acts on erasures. It reads
+committed records only (``read_committed``: with an exactly-once job nothing from an aborted
+transaction is shown), joins no consumer group (every storefront instance must see every
+record) and starts at the end of each partition: live push is about what happens from now on.
+It waits for every topic to exist (no live push without the erasures that gate it), and an
+undecodable record is logged and skipped.
 """
 from __future__ import annotations
 
@@ -20,7 +22,13 @@ from udfs.avro_codec import registry
 from .config import StorefrontConfig, kafka_servers
 
 log = logging.getLogger(__name__)
-Deliver = Callable[[dict[str, Any]], Any]
+Deliver = Callable[[str, dict[str, Any]], Any]  # (schema, decoded record)
+
+
+def schemas(cfg: StorefrontConfig) -> dict[str, str]:
+    """The topics the feed reads, each with the schema of its records."""
+    return {cfg.triggers_topic: "trigger", cfg.erasure_topic: "erasure_request",
+            cfg.erasure_done_topic: "erasure_confirmation"}
 
 
 def make_consumer(cfg: StorefrontConfig) -> Any:
@@ -31,20 +39,22 @@ def make_consumer(cfg: StorefrontConfig) -> Any:
                          fetch_max_wait_ms=100, request_timeout_ms=30_000)
 
 
-def decode(value: bytes) -> dict[str, Any] | None:
+def decode(value: bytes, schema: str = "trigger") -> dict[str, Any] | None:
     try:
-        return registry().decode(value, "trigger")
+        return registry().decode(value, schema)
     except Exception as exc:  # fastavro raises several types; a bad record must not stop the feed
-        log.warning("skipping an undecodable trigger record: %s: %s", type(exc).__name__, exc)
+        log.warning("skipping an undecodable %s record: %s: %s", schema, type(exc).__name__, exc)
         return None
 
 
 class TriggerFeed:
-    """Consumes ``cfg.triggers_topic`` and calls ``deliver(trigger)`` on ``loop`` for each record."""
+    """Consumes the triggers and erasure topics (``schemas``) and calls ``deliver(schema, record)``
+    on ``loop`` for each record."""
 
     def __init__(self, cfg: StorefrontConfig, loop: asyncio.AbstractEventLoop, deliver: Deliver,
                  consumer_factory: Callable[[StorefrontConfig], Any] = make_consumer) -> None:
         self.cfg, self.loop, self.deliver, self.factory = cfg, loop, deliver, consumer_factory
+        self.schemas = schemas(cfg)
         self.stopping = threading.Event()
         self.ready = threading.Event()
         self.thread = threading.Thread(target=self._run, name="storefront-triggers", daemon=True)
@@ -79,39 +89,46 @@ class TriggerFeed:
             consumer.close()
 
     def _assign(self, consumer: Any) -> bool:
-        """Assign every partition of the topic, at its end; waits for the topic to exist."""
-        from kafka import TopicPartition
-
-        topic = self.cfg.triggers_topic
+        """Assign every partition of the topics, at their ends; waits for every topic to exist."""
         while not self.stopping.is_set():
-            try:
-                partitions = consumer.partitions_for_topic(topic)
-            except Exception as exc:  # broker not reachable yet: kafka-python times out
-                log.warning("no metadata for %s yet: %s: %s", topic, type(exc).__name__, exc)
-                partitions = None
-            if partitions:
-                parts = [TopicPartition(topic, p) for p in sorted(partitions)]
-                consumer.assign(parts)
-                consumer.seek_to_end(*parts)
-                for part in parts:  # resolve the end offsets now, not at the first poll
+            parts = {topic: self._partitions(consumer, topic) for topic in self.schemas}
+            missing = [topic for topic, found in parts.items() if not found]
+            if not missing:
+                everything = [tp for found in parts.values() for tp in found]
+                consumer.assign(everything)
+                consumer.seek_to_end(*everything)
+                for part in everything:  # resolve the end offsets now, not at the first poll
                     consumer.position(part)
-                log.info("live push reads %s (%d partitions) from its end", topic, len(parts))
+                log.info("live push reads %s from their ends (%d partitions)", ", ".join(parts), len(everything))
                 return True
-            log.info("waiting for topic %s", topic)
+            log.info("waiting for topic(s) %s", ", ".join(missing))
             self.stopping.wait(1.0)
         return False
+
+    @staticmethod
+    def _partitions(consumer: Any, topic: str) -> list[Any]:
+        """The topic's partitions, or none while the topic (or the broker) is not there yet."""
+        from kafka import TopicPartition
+
+        try:
+            partitions = consumer.partitions_for_topic(topic)
+        except Exception as exc:  # broker not reachable yet: kafka-python times out
+            log.warning("no metadata for %s yet: %s: %s", topic, type(exc).__name__, exc)
+            partitions = None
+        return [TopicPartition(topic, p) for p in sorted(partitions or ())]
 
     def _poll(self, consumer: Any) -> None:
         while not self.stopping.is_set():
             batches = consumer.poll(timeout_ms=200)
             for records in batches.values():
                 for record in records:
-                    trigger = decode(record.value)
-                    if trigger is not None:
-                        self._hand_over(trigger)
+                    schema = self.schemas.get(record.topic, "trigger")
+                    value = decode(record.value, schema)
+                    if value is not None:
+                        self._hand_over(schema, value)
 
-    def _hand_over(self, trigger: dict[str, Any]) -> None:
+    def _hand_over(self, schema: str, value: dict[str, Any]) -> None:
         try:
-            self.loop.call_soon_threadsafe(self.deliver, trigger)
+            self.loop.call_soon_threadsafe(self.deliver, schema, value)
         except RuntimeError:  # the loop closed during shutdown
             self.stopping.set()

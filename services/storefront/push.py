@@ -5,7 +5,9 @@ shopper must not see it: holdout (control group) triggers and triggers without t
 channel are never shown. ``Hub`` routes a message to every connection subscribed to the
 trigger's user key (a page subscribes with its anonymous id and, after login, the pseudonym)
 and keeps the last few messages per key for a short time, so a page opened just after a
-trigger (the shopper navigated) still shows it. Everything here runs on the event loop.
+trigger (the shopper navigated) still shows it. ``Router`` also acts on erasures (``erasure``):
+an erased key's replay is dropped, and its triggers emitted before the erasure are not shown.
+Everything here runs on the event loop.
 """
 from __future__ import annotations
 
@@ -17,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .catalog import Catalog, category_name
+from .erasure import Cutoffs
 
 Message = dict[str, Any]
 CLOSE: Message = {"type": "close"}
@@ -123,6 +126,10 @@ class Hub:
         found = [(t, m) for k in keys for t, m in self.recent.get(k, ()) if t >= since]
         return [m for _, m in sorted(found, key=lambda tm: tm[0])]
 
+    def forget(self, keys: Iterable[str]) -> int:
+        """Drop the replay buffer of ``keys`` (an erasure); returns the messages dropped."""
+        return sum(len(self.recent.pop(key, ())) for key in keys)
+
     def close(self) -> None:
         """Tell every connected page's stream to end (server shutdown)."""
         for sub in {s for subs in self.subscribers.values() for s in subs}:
@@ -131,15 +138,31 @@ class Hub:
 
 @dataclass
 class Router:
-    """Turns decoded triggers into page messages and publishes the visible ones."""
+    """Turns decoded triggers into page messages and publishes the visible ones; acts on erasures."""
 
     hub: Hub
     catalog: Catalog
     offer_pct: int
-    counts: dict[str, int] = field(default_factory=lambda: {"routed": 0, "hidden": 0})
+    cutoffs: Cutoffs = field(default_factory=Cutoffs)
+    counts: dict[str, int] = field(default_factory=lambda: {"routed": 0, "hidden": 0, "erased": 0})
+
+    def handle(self, schema: str, record: Mapping[str, Any]) -> int:
+        """One decoded record of the feed: a trigger (``trigger``), an erasure request
+        (``erasure_request``) or the job's confirmation (``erasure_confirmation``). Returns the
+        pages a trigger reached, or the replayable messages an erasure dropped."""
+        if schema == "trigger":
+            return self.route(record)
+        if schema == "erasure_request":
+            ids = self.cutoffs.on_request(record, int(time.time() * 1000))
+        else:
+            ids = self.cutoffs.on_confirmation(record)
+        return self.hub.forget(ids)
 
     def route(self, trigger: Mapping[str, Any]) -> int:
         """Publish ``trigger`` to its user's pages; returns the pages reached (0 when hidden)."""
+        if self.cutoffs.suppressed(trigger):
+            self.counts["erased"] += 1
+            return 0
         message = page_message(trigger, self.catalog, self.offer_pct)
         if message is None:
             self.counts["hidden"] += 1

@@ -152,7 +152,9 @@ def shop(kafka: Any, redis_url: str, tmp_path_factory: pytest.TempPathFactory,  
         services.append(start_service("storefront", "services.storefront", {
             "SP_PSEUDONYM_KEY": PSEUDONYM_KEY, "SP_STOREFRONT_PORT": str(sport),
             "SP_STOREFRONT_COLLECTOR_URL": services[0].url, "SP_STOREFRONT_BOOTSTRAP_SERVERS": kafka.bootstrap,
-            "SP_STOREFRONT_TRIGGERS_TOPIC": cfg.triggers_topic, "SP_STOREFRONT_REDIS_URL": redis_url}, sport, logs))
+            "SP_STOREFRONT_TRIGGERS_TOPIC": cfg.triggers_topic, "SP_STOREFRONT_REDIS_URL": redis_url,
+            "SP_STOREFRONT_ERASURE_TOPIC": cfg.erasure_topic,
+            "SP_STOREFRONT_ERASURE_DONE_TOPIC": cfg.erasure_done_topic}, sport, logs))
         warm_up(kafka, cfg)
         print(f"\ne2e stack up: storefront {services[1].url}, collector {services[0].url}, logs in {logs}")
         yield Shop(services[1].url, services[0].url, cfg, stages, kafka, logs)

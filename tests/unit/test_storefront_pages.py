@@ -127,7 +127,7 @@ def test_static_script_health_and_help() -> None:
             script = await client.get("/static/storefront.js")
             assert script.status == 200 and "EventSource('/api/live'" in await script.text()
             health = await (await client.get("/healthz")).json()
-            assert health == {"status": "ok", "products": 5, "routed": 0, "hidden": 0}
+            assert health == {"status": "ok", "products": 5, "routed": 0, "hidden": 0, "erased": 0}
 
     run(scenario)
     assert main(["--help"]) == 0

@@ -56,7 +56,7 @@ def test_fan_out_reaches_only_the_pages_of_the_triggers_user_key() -> None:
         assert router.route(trigger("nobody-listens", trigger_id="t4")) == 0
         assert [m["trigger_id"] for m in drain(user_page)] == ["t-u_alice-repeated_browse_offer"]
         assert [m["trigger_id"] for m in drain(anon_page)] == ["t2"]
-        assert drain(other) == [] and router.counts == {"routed": 3, "hidden": 1}
+        assert drain(other) == [] and router.counts == {"routed": 3, "hidden": 1, "erased": 0}
         hub.unsubscribe(anon_page)
         assert router.route(trigger("anon-1", trigger_id="t5")) == 0 and "anon-1" not in hub.subscribers
 
@@ -135,18 +135,20 @@ def test_live_stream_refuses_bad_or_missing_keys() -> None:
     run(scenario)
 
 
-Record = namedtuple("Record", "value")
+Record = namedtuple("Record", "topic value")
+TOPICS = {"tr": "trigger", "er": "erasure_request", "er.done": "erasure_confirmation"}
 
 
 class StandInConsumer:
-    """A kafka-python consumer stand-in: the topic appears on the second metadata request."""
+    """A kafka-python consumer stand-in: the erasure confirmations' topic appears on the second
+    metadata round, the other topics on the first."""
 
-    def __init__(self, values: list[bytes]) -> None:
-        self.values, self.asked, self.closed, self.assigned = values, 0, False, []
+    def __init__(self, records: list[Record]) -> None:
+        self.records, self.asked, self.closed, self.assigned = records, {t: 0 for t in TOPICS}, False, []
 
     def partitions_for_topic(self, topic: str) -> set[int] | None:
-        self.asked += 1
-        return {0, 1} if self.asked > 1 else None
+        self.asked[topic] += 1
+        return {0, 1} if topic != "er.done" or self.asked[topic] > 1 else None
 
     def assign(self, parts: list[Any]) -> None:
         self.assigned = parts
@@ -156,33 +158,39 @@ class StandInConsumer:
         return 0
 
     def poll(self, timeout_ms: int) -> dict[str, list[Record]]:
-        values, self.values = self.values, []
-        return {"tp": [Record(v) for v in values]} if values else {}
+        records, self.records = self.records, []
+        return {"tp": records} if records else {}
 
     def close(self) -> None:
         self.closed = True
 
 
-def test_feed_waits_for_the_topic_decodes_skips_garbage_and_hands_triggers_to_the_loop() -> None:
-    good = registry().encode("trigger", trigger("anon-5"))
-    consumer = StandInConsumer([b"not avro", good])
+def test_feed_waits_for_every_topic_decodes_by_topic_skips_garbage_and_hands_over_on_the_loop() -> None:
+    request = {"request_id": "r1", "user_id": "u1", "anonymous_ids": ["anon-9"], "requested_at": 1, "reason": None}
+    encode = registry().encode
+    consumer = StandInConsumer([Record("tr", b"not avro"), Record("tr", encode("trigger", trigger("anon-5"))),
+                                Record("er", encode("erasure_request", request)),
+                                Record("er.done", encode("trigger", trigger("anon-6")))])  # wrong schema: skipped
 
     async def scenario() -> None:
-        got: list[dict[str, Any]] = []
+        got: list[tuple[str, dict[str, Any]]] = []
         done = asyncio.Event()
         loop = asyncio.get_running_loop()
         main_thread = threading.get_ident()
 
-        def deliver(t: dict[str, Any]) -> None:
+        def deliver(schema: str, record: dict[str, Any]) -> None:
             assert threading.get_ident() == main_thread  # delivered on the event loop, not the consumer thread
-            got.append(t)
-            done.set()
+            got.append((schema, record))
+            done.set() if len(got) == 2 else None
 
-        feed = TriggerFeed(load_config({}, triggers_topic="tr"), loop, deliver, lambda cfg: consumer)
+        cfg = load_config({}, triggers_topic="tr", erasure_topic="er", erasure_done_topic="er.done")
+        feed = TriggerFeed(cfg, loop, deliver, lambda cfg: consumer)
         feed.start()
         await asyncio.wait_for(done.wait(), 10)
         await loop.run_in_executor(None, feed.stop)
-        assert [t["user_id"] for t in got] == ["anon-5"] and feed.ready.is_set()
+        assert [(schema, r["user_id"]) for schema, r in got] == [("trigger", "anon-5"), ("erasure_request", "u1")]
+        assert feed.ready.is_set()
 
     run(scenario)
-    assert consumer.closed and [p.partition for p in consumer.assigned] == [0, 1] and consumer.asked == 2
+    assert consumer.closed and consumer.asked == {"tr": 2, "er": 2, "er.done": 2}
+    assert sorted((p.topic, p.partition) for p in consumer.assigned) == [(t, n) for t in sorted(TOPICS) for n in (0, 1)]
