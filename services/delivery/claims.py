@@ -6,6 +6,10 @@
   trigger_type, outcome, detail, attempts, at_ms), capped near ``journal_maxlen``.
 - ``{prefix}:deliveries:failed``: the same fields plus the trigger as JSON, for every failure:
   the dead letters of delivery, kept for inspection or a manual resend.
+
+The optional JSONL copy gets one line per outcome and is capped like the streams: once it holds
+more than 1.5 x ``journal_maxlen`` lines it is rewritten with its newest ``journal_maxlen`` lines
+(replaced atomically, as an erasure purge rewrites it).
 """
 from __future__ import annotations
 
@@ -51,6 +55,7 @@ class RedisJournal:
         self._maxlen = maxlen
         self._path = Path(path) if path else None
         self._lock = threading.Lock()
+        self._lines: int | None = None  # the JSONL copy's line count, once counted
 
     def record(self, outcome: Outcome, trigger: dict[str, Any]) -> None:
         """Append ``outcome``; for a failure also the trigger, to the failed stream."""
@@ -85,25 +90,51 @@ class RedisJournal:
         return removed
 
     def _forget_lines(self, ids: set[str]) -> int:
-        """Rewrite the JSONL copy without the lines of ``ids`` (replaced atomically)."""
+        """Rewrite the JSONL copy without the lines of ``ids``; how many were dropped."""
         assert self._path is not None
         with self._lock:
             if not self._path.exists():
+                self._lines = 0
                 return 0
             lines = self._path.read_text(encoding="utf-8").splitlines(keepends=True)
             kept = [line for line in lines if json.loads(line).get("user_id") not in ids]
-            tmp = self._path.with_name(self._path.name + ".tmp")
-            tmp.write_text("".join(kept), encoding="utf-8")
-            tmp.replace(self._path)
+            self._rewrite(kept)
         return len(lines) - len(kept)
 
     def _append(self, outcome: Outcome, trigger: dict[str, Any]) -> None:
+        """One JSON line per outcome (a failure with its trigger); trimmed once past the cap."""
         line: dict[str, Any] = asdict(outcome)
         if outcome.outcome == "failed":
             line["trigger"] = trigger
         assert self._path is not None
-        with self._lock, self._path.open("a", encoding="utf-8") as fh:
-            fh.write(json.dumps(line, sort_keys=True) + "\n")
+        with self._lock:
+            count = self._line_count()
+            with self._path.open("a", encoding="utf-8") as fh:
+                fh.write(json.dumps(line, sort_keys=True) + "\n")
+            self._lines = count + 1
+            if self._lines > self._maxlen + self._maxlen // 2:
+                self._trim()
+
+    def _line_count(self) -> int:
+        """The JSONL copy's line count: counted once (0 without a file), then tracked."""
+        assert self._path is not None
+        if self._lines is None:
+            self._lines = _count_lines(self._path) if self._path.exists() else 0
+        return self._lines
+
+    def _trim(self) -> None:
+        """Keep the newest ``maxlen`` lines of the JSONL copy (the caller holds the lock)."""
+        assert self._path is not None
+        lines = self._path.read_text(encoding="utf-8").splitlines(keepends=True)
+        self._rewrite(lines[max(len(lines) - self._maxlen, 0):])
+
+    def _rewrite(self, lines: list[str]) -> None:
+        """Replace the JSONL copy with ``lines`` atomically (a ``.tmp`` sibling, then ``replace``)."""
+        assert self._path is not None
+        tmp = self._path.with_name(self._path.name + ".tmp")
+        tmp.write_text("".join(lines), encoding="utf-8")
+        tmp.replace(self._path)
+        self._lines = len(lines)
 
 
 def read_journal(client: Any, prefix: str = "sp", failed: bool = False) -> list[dict[str, str]]:
@@ -114,3 +145,9 @@ def read_journal(client: Any, prefix: str = "sp", failed: bool = False) -> list[
 
 def _text(value: Any) -> str:
     return value.decode() if isinstance(value, bytes) else str(value)
+
+
+def _count_lines(path: Path) -> int:
+    """How many lines ``path`` holds (a last line without its newline counts too)."""
+    with path.open("rb") as fh:
+        return sum(1 for _ in fh)

@@ -29,7 +29,9 @@ class DeliveryConfig:
     key_prefix: str = env_field("sp", "Prefix of the Redis keys (claims, journal, dead letters).")
     claim_ttl_s: int = env_field(30 * 86_400, "How long a (channel, trigger_id) claim is remembered (s).")
     journal_maxlen: int = env_field(100_000, "Approximate length cap of the sp:deliveries stream.")
-    journal_file: str = env_field("", "Also append every outcome to this JSONL file (empty: off).")
+    journal_file: str = env_field(
+        "", "Also append every outcome to this JSONL file (empty: off). Capped like the streams: trimmed to the "
+        "newest journal_maxlen lines once it passes 1.5x that.")
     max_attempts: int = env_field(5, "Most send attempts per trigger (1 = no retry).")
     backoff_base_s: float = env_field(0.5, "Delay ceiling before the first retry (s).")
     backoff_factor: float = env_field(2.0, "Each retry's delay ceiling grows by this factor.")
