@@ -5,7 +5,14 @@ Each message is ``C3 01`` + the writer schema's 8-byte CRC-64-AVRO fingerprint (
 names the writer schema, so a reader resolves records written with an older or newer version of
 a schema without a schema registry service: every version it must read is registered here.
 
-Schemas come from ``avro_schemas/*.avsc`` (the one copy of each). Python code sees timestamps
+Schemas come from ``avro_schemas/*.avsc`` (the one copy of each current version). Every earlier
+released version stays readable: it is kept as ``avro_schemas/history/{name}.v{N}.avsc`` and
+registered by fingerprint, and ``avro_schemas/fingerprints.json`` lists each schema's released
+fingerprints, oldest first (``tests/unit/test_schema_history.py`` fails when a schema changes
+without both). Records already in Kafka, written with an earlier version, are then read into
+the current one (new fields take their defaults) instead of becoming dead letters. Upgrade the
+readers of a topic before its writers: a reader cannot resolve a version newer than its own.
+Python code sees timestamps
 as epoch-millis ints: ``logicalType`` annotations are stripped for fastavro, which changes no
 byte of the encoding (they are not part of the parsing canonical form either).
 """
@@ -22,6 +29,7 @@ from fastavro.schema import to_parsing_canonical_form
 MAGIC = b"\xc3\x01"
 HEADER_LEN = len(MAGIC) + 8
 SCHEMA_DIR = Path(__file__).resolve().parent.parent / "avro_schemas"
+HISTORY = "history"  # earlier released versions, under SCHEMA_DIR
 
 _EMPTY = 0xC15D213AA4D7A795
 _TABLE: list[int] = []
@@ -66,6 +74,8 @@ class SchemaRegistry:
         self._fp_cache: dict[str, bytes] = {}
         for path in sorted(Path(schema_dir).glob("*.avsc")):
             self.register(json.loads(path.read_text()), alias=path.stem)
+        for path in sorted((Path(schema_dir) / HISTORY).glob("*.avsc")):  # after: names keep the current
+            self.register(json.loads(path.read_text()))
 
     def register(self, schema_json: dict[str, Any], alias: str | None = None) -> bytes:
         """Register a schema (current or an older/newer version); returns its fingerprint."""

@@ -2,7 +2,8 @@
 
 They arrive on their own (compacted) topics, united with the events before the first Python
 operator; ``decode_control`` turns one into (kind, payload) or a Problem for the dead-letter
-topic. ``erase_devices`` / ``fan_out_erasure`` route an erasure to every key that holds state.
+topic. ``erase_devices`` / ``fan_out_erasure`` route an erasure to every key that holds state, and
+``erasure_confirmation`` encodes what the job emits once it has run.
 """
 from __future__ import annotations
 
@@ -31,10 +32,18 @@ def erase_devices(value: tuple) -> Iterator[tuple]:
 
 
 def fan_out_erasure(value: tuple) -> Iterator[tuple]:
-    """Control record -> (kind, key, payload) for the user-keyed stage; an erasure reaches every id."""
+    """Control record -> (kind, key, payload) for the user-keyed stage; an erasure reaches every
+    id, the devices before the user, whose key confirms the erasure once it has run."""
     kind, key, payload = value
     if kind != "erase":
         yield value
         return
-    for k in [payload["user_id"], *payload.get("anonymous_ids", [])]:
+    for k in [*payload.get("anonymous_ids", []), payload["user_id"]]:
         yield "erase", k, payload
+
+
+def erasure_confirmation(request: dict[str, Any], stores: list[str], completed_at: int) -> bytes:
+    """erasure_confirmation.avsc for ``request``: the user, its devices and the stores wiped."""
+    return registry().encode("erasure_confirmation", {
+        "request_id": request["request_id"], "user_id": request["user_id"],
+        "anonymous_ids": list(request.get("anonymous_ids") or ()), "stores": stores, "completed_at": completed_at})

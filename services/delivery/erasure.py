@@ -13,7 +13,8 @@ So each service also reads ``erasure`` and ``erasure.done``. A request (user id 
 ids) is acted on at once: its ids are cut off at the moment it is read (``{prefix}:erased:{id}``,
 a one-member sorted set whose score is the newest erasure time of that id) and purged from the
 journals and the directory. The request's ids wait under ``{prefix}:erasure:{request_id}`` for
-the job's confirmation, which raises their cut-off to the job's completion time: every trigger
+the job's confirmation (which names the devices too since its version 2; the stored ids cover
+a version 1 confirmation), which raises their cut-off to the job's completion time: every trigger
 the job emitted before it forgot the shopper is then skipped, journalled without the id
 (``Delivery`` in ``core``). Triggers emitted later (after a newer consent) go out as usual.
 Markers expire after ``claim_ttl_s``, as the claims do.
@@ -86,7 +87,8 @@ class Erasures:
         """The job's confirmation: raise the request's ids' cut-off to its completion, purge again."""
         key = request_key(self._prefix, done["request_id"])
         raw = self._client.get(key)
-        ids = _ids(done.get("user_id"), json.loads(raw) if raw is not None else ())
+        bridged = json.loads(raw) if raw is not None else []
+        ids = _ids(done.get("user_id"), [*bridged, *(done.get("anonymous_ids") or ())])
         purged = self._cut_and_purge(done["request_id"], ids, int(done["completed_at"]))
         self._client.delete(key)
         return purged

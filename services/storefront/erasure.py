@@ -9,9 +9,10 @@ push could still show that shopper two things of before:
 
 So the storefront's feed also reads ``erasure`` and ``erasure.done``. A request drops its ids'
 replay and cuts them off at the moment it is read; the job's confirmation raises the cut-off to
-its completion time (the confirmation names only the user: the request's device ids are
-remembered to bridge that). A trigger of an id emitted at or before its cut-off is not shown.
-A trigger emitted later (after a newer consent) is shown as usual.
+its completion time, for the user and the devices: the confirmation names the devices since its
+version 2 (so a storefront started after the request still cuts them off), and the request's
+ids are remembered for a version 1 confirmation. A trigger of an id emitted at or before its
+cut-off is not shown. A trigger emitted later (after a newer consent) is shown as usual.
 
 Cut-offs live in memory, bounded in number (``max_ids``) and in time (``keep_s``): the feed reads
 triggers live, so the triggers they stop are read within moments of the erasure.
@@ -50,7 +51,8 @@ class Cutoffs:
 
     def on_confirmation(self, done: Record) -> tuple[str, ...]:
         """Raise the cut-off of the confirmed request's ids to the job's completion time."""
-        ids = ids_of(done.get("user_id"), self._requests.pop(str(done["request_id"]), ()))
+        seen = self._requests.pop(str(done["request_id"]), ())
+        ids = ids_of(done.get("user_id"), [*seen, *(done.get("anonymous_ids") or ())])
         self._raise(ids, int(done["completed_at"]))
         return ids
 

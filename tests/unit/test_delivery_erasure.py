@@ -95,6 +95,14 @@ def test_the_confirmation_raises_the_cutoff_of_the_requests_device_ids_too() -> 
     assert client.get(request_key("sp", "r1")) is None, "the pending request is done with"
 
 
+def test_a_confirmation_naming_devices_cuts_them_off_without_the_request() -> None:
+    erasures, _, journal = make()  # the service never read the request (it was written before a reset)
+    purged = erasures.on_confirmation({"request_id": "r9", "user_id": "u-gone", "anonymous_ids": ["a-late"],
+                                       "stores": [], "completed_at": T0 + 900})
+    assert purged.ids == ("a-late", "u-gone") and journal.forgotten == [{"a-late", "u-gone"}]
+    assert erasures.cutoff("a-late") == T0 + 900
+
+
 def test_a_replayed_request_never_lowers_a_cutoff() -> None:
     erasures, _, _ = make()
     erasures.on_confirmation({"request_id": "r1", "user_id": "u-gone", "stores": [], "completed_at": T0 + 900})

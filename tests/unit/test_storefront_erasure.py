@@ -36,6 +36,13 @@ def test_a_cut_off_is_never_lowered_and_a_confirmation_without_its_request_cover
     assert Cutoffs().on_confirmation(done("u7", rid="never-seen")) == ("u7",)
 
 
+def test_a_confirmation_naming_devices_cuts_them_off_in_a_storefront_that_missed_the_request() -> None:
+    cut = Cutoffs()
+    assert cut.on_confirmation({**done(completed_at=5_000), "anonymous_ids": ["anon-2"]}) == ("anon-2", "u1")
+    assert cut.suppressed(trigger("anon-2", emitted_at=5_000))
+    assert not cut.suppressed(trigger("anon-2", emitted_at=5_001))
+
+
 def test_cut_offs_expire_and_are_bounded_in_number() -> None:
     now = [0.0]
     cut = Cutoffs(keep_s=60, max_ids=3, clock=lambda: now[0])

@@ -26,9 +26,9 @@ from pyflink.common.typeinfo import Types
 from pyflink.datastream import KeyedProcessFunction, RuntimeContext, TimeDomain
 from pyflink.datastream.state import MapStateDescriptor, ValueStateDescriptor
 
-from udfs.avro_codec import registry
 from udfs.cache import CacheBatch, CacheConfig
 from udfs.clean import encode_clean, encode_record
+from udfs.controls import erasure_confirmation
 from udfs.counters import batched
 from udfs.engine_config import EngineConfig
 from udfs.event_time import record_time
@@ -124,10 +124,23 @@ class EngineFunction(KeyedProcessFunction):
             decision = self.engine.on_consent(current, payload)
         else:  # erase
             decision = self.engine.erase(current, key, payload["requested_at"])
-            if key == payload["user_id"]:
-                yield routed("erased", key, _confirmation(payload))
         if decision is not None:
             yield from self._apply(key, decision, ctx)
+        if kind == "erase" and key == payload["user_id"]:
+            yield routed("erased", key, self._confirm(payload))
+
+    def _confirm(self, request: dict[str, Any]) -> bytes:
+        """The erasure confirmation, once the pending cache deletes reached Redis: this user's
+        and its devices' (their erasure records come first, ``udfs.controls.fan_out_erasure``;
+        at parallelism above 1 a device on another subtask may still be on its way). It names
+        ``redis`` only when the deletes succeeded; else the keys live until their TTL ends."""
+        stores = ["flink_state", "timers"]
+        if self.redis is not None and self._flush():
+            stores.append("redis")
+        elif self.redis is not None:
+            log.error("erasure %s: Redis keys not deleted; they expire within %d s (their TTL)",
+                      request["request_id"], self.cache_cfg.ttl_s)
+        return erasure_confirmation(request, stores, now_ms())
 
     def on_timer(self, timestamp: int, ctx: KeyedProcessFunction.OnTimerContext) -> Iterator[Any]:
         if ctx.time_domain() == TimeDomain.PROCESSING_TIME:
@@ -188,11 +201,12 @@ class EngineFunction(KeyedProcessFunction):
         elif was_empty and len(self.batch):
             timers.register_processing_time_timer(now_ms() + self.cache_cfg.flush_ms)
 
-    def _flush(self) -> None:
+    def _flush(self) -> bool:
         """One pipelined round trip; on a Redis error the writes are dropped and counted: every
-        value is rewritten by the user's next decision, and triggers never wait on the cache."""
+        value is rewritten by the user's next decision, and triggers never wait on the cache.
+        True when every pending write reached Redis (or none was pending)."""
         if self.redis is None or not len(self.batch):
-            return
+            return True
         pipe = self.redis.pipeline(transaction=False)
         count = self.batch.apply(pipe)
         try:
@@ -200,6 +214,8 @@ class EngineFunction(KeyedProcessFunction):
         except Exception as exc:  # redis.RedisError and socket errors
             self.cache_errors.inc(count)
             log.warning("Redis write of %d commands failed: %s", count, exc)
+            return False
+        return True
 
 
 _KIND_ORDER = {"erase": 0, "consent": 0, "profile": 0, "handoff": 1, "replay": 1, "event": 1}
@@ -242,8 +258,3 @@ def _connect(url: str | None) -> Any:
 def _public_profile(profile: dict[str, Any]) -> dict[str, Any]:
     return {k: profile.get(k) for k in ("timezone", "country", "locale", "currency", "loyalty_tier", "segments")}
 
-
-def _confirmation(request: dict[str, Any]) -> bytes:
-    return registry().encode("erasure_confirmation", {
-        "request_id": request["request_id"], "user_id": request["user_id"],
-        "stores": ["flink_state", "timers", "redis"], "completed_at": now_ms()})
