@@ -29,10 +29,11 @@ BASE = f"http://127.0.0.1:{PORT}"
 
 
 def start_storefront() -> subprocess.Popen[bytes]:
-    topic = stack.run_name("serving-triggers")
-    stack.create_topics([topic])
+    topics = {role: stack.run_name(f"serving-{role}") for role in ("triggers", "erasure", "erasure-done")}
+    stack.create_topics(list(topics.values()))  # the live feed reads all three before it pushes anything
     env = {**os.environ, "SP_STOREFRONT_PORT": str(PORT), "SP_STOREFRONT_REDIS_URL": stack.redis_url(),
-           "SP_STOREFRONT_BOOTSTRAP_SERVERS": stack.bootstrap(), "SP_STOREFRONT_TRIGGERS_TOPIC": topic,
+           "SP_STOREFRONT_BOOTSTRAP_SERVERS": stack.bootstrap(), "SP_STOREFRONT_TRIGGERS_TOPIC": topics["triggers"],
+           "SP_STOREFRONT_ERASURE_TOPIC": topics["erasure"], "SP_STOREFRONT_ERASURE_DONE_TOPIC": topics["erasure-done"],
            "SP_STOREFRONT_ALLOW_DEV_KEY": "true"}
     log = state_path("storefront.log").open("w")
     proc = subprocess.Popen([sys.executable, "-m", "services.storefront"], cwd=ROOT, env=env, stdout=log,
