@@ -2,7 +2,8 @@
 
   events, profiles, consent, erasure -> decode/validate/normalize
          -> [by device] dedup, lateness, identity (controls pass through)
-         -> [by user] trigger engine -> clean events, dead letters, triggers, erasure.done; Redis
+         -> [by user] trigger engine -> clean events, dead letters, triggers; Redis
+                                     -> [by request] erasure acks of every key -> erasure.done
 
 (each [by ...] an exchange by key; at parallelism 1 none: the stages chain into one task)
 
@@ -31,6 +32,7 @@ from udfs.engine_config import TRIGGERS_ENV_PREFIX, EngineConfig
 from udfs.envconfig import from_env
 from udfs.ingest_config import IngestConfig
 from udfs.operators.engine import EngineFunction
+from udfs.operators.erasure import ERASURE_ACKS, ErasureJoinFunction
 from udfs.operators.ingest import IdentityDedupFunction, IngestFunction, RecordTimeAssigner
 from udfs.operators.rows import ROUTED_OUT
 
@@ -91,7 +93,10 @@ def build(env: StreamExecutionEnvironment, cfg: JobConfig, source: DataStream, s
     engine = EngineFunction(st.engine, st.cache, cfg.redis_url or None, cfg.mode == "live", scorer, use_model)
     routed = (keyed(identity, single).process(engine, output_type=ROUTED_OUT)
               .name("triggers").uid("engine"))  # Row(t: route, k, v)
-    outputs = Outputs(routed=routed)
+    acks = routed.get_side_output(ERASURE_ACKS)  # ("ack", request id, ack): one per erased key
+    confirmed = (keyed(acks, single).process(ErasureJoinFunction(), output_type=ROUTED_OUT)
+                 .name("erasure-confirm").uid("erasure-confirm"))  # Row("erased", user, confirmation)
+    outputs = Outputs(routed=routed.union(confirmed))
     sink(outputs)
     return outputs
 

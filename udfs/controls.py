@@ -33,7 +33,7 @@ def erase_devices(value: tuple) -> Iterator[tuple]:
 
 def fan_out_erasure(value: tuple) -> Iterator[tuple]:
     """Control record -> (kind, key, payload) for the user-keyed stage; an erasure reaches every
-    id, the devices before the user, whose key confirms the erasure once it has run."""
+    id (each acknowledges, and ``udfs.erasure_acks`` confirms the request once all have)."""
     kind, key, payload = value
     if kind != "erase":
         yield value

@@ -34,10 +34,13 @@ def confirmations(cfg: JobConfig, rows: list[Any]) -> list[dict[str, Any]]:
         return [registry().decode(v, "erasure_confirmation") for route, v in results if route == "erased"]
 
 
-def shoppers_then_erasure(user: str, device: str) -> list[Any]:
-    journey = Journey(user_id=user, anonymous_id=device, start_ms=START, step_ms=1_000, jitter=False)
-    events = journey.view("p1", "electronics/tv", 900.0).add("p1", "electronics/tv", 900.0).events
-    request = {"request_id": "r-1", "user_id": user, "anonymous_ids": [device], "requested_at": START + 60_000,
+def shoppers_then_erasure(user: str, devices: list[str], rid: str = "r-1") -> list[Any]:
+    """A shopper's events on each of ``devices`` (signed in), then the request to erase them all."""
+    events = []
+    for i, device in enumerate(devices):
+        journey = Journey(user_id=user, anonymous_id=device, start_ms=START + i * 10_000, step_ms=1_000, jitter=False)
+        events += journey.view(f"p{i}", "electronics/tv", 900.0).add(f"p{i}", "electronics/tv", 900.0).events
+    request = {"request_id": rid, "user_id": user, "anonymous_ids": devices, "requested_at": START + 60_000,
                "reason": "customer request"}
     return raw_rows(registry().encode("behavior_event", e) for e in events) + control_rows("erase", [request])
 
@@ -46,6 +49,15 @@ def shoppers_then_erasure(user: str, device: str) -> list[Any]:
 def test_one_confirmation_per_request_naming_its_devices_and_no_redis_it_did_not_wipe(
         job_config: JobConfig, redis_url: str) -> None:
     cfg = dataclasses.replace(job_config, redis_url=redis_url)
-    done = confirmations(cfg, shoppers_then_erasure("u-erase", "anon-erase"))
+    done = confirmations(cfg, shoppers_then_erasure("u-erase", ["anon-erase"]))
     assert [(d["request_id"], d["user_id"], d["anonymous_ids"]) for d in done] == [("r-1", "u-erase", ["anon-erase"])]
     assert done[0]["stores"] == ["flink_state", "timers"], "redis named though its keys were not deleted"
+
+
+def test_requests_whose_keys_span_both_subtasks_are_each_confirmed_once(job_config: JobConfig) -> None:
+    devices = {"u-one": [f"anon-one-{i}" for i in range(6)], "u-two": ["anon-two-0", "anon-two-1"]}
+    rows = shoppers_then_erasure("u-one", devices["u-one"], "r-one") + shoppers_then_erasure(
+        "u-two", devices["u-two"], "r-two")
+    done = sorted(confirmations(job_config, rows), key=lambda d: d["request_id"])
+    assert [(d["request_id"], d["user_id"], d["anonymous_ids"]) for d in done] == [
+        ("r-one", "u-one", devices["u-one"]), ("r-two", "u-two", devices["u-two"])]

@@ -1,5 +1,5 @@
-"""An erasure request reaches every key holding state, the user's last (its key confirms), and the
-confirmation names the devices erased with the user and the stores wiped."""
+"""An erasure request reaches every key holding state, and the confirmation names the devices
+erased with the user and the stores wiped."""
 from __future__ import annotations
 
 from udfs.avro_codec import registry
@@ -8,7 +8,7 @@ from udfs.controls import erase_devices, erasure_confirmation, fan_out_erasure
 REQUEST = {"request_id": "r1", "user_id": "u1", "anonymous_ids": ["a1", "a2"], "requested_at": 7, "reason": None}
 
 
-def test_the_devices_are_erased_before_the_user_whose_key_confirms() -> None:
+def test_an_erasure_reaches_the_user_and_each_device() -> None:
     assert [k for _, k, _ in fan_out_erasure(("erase", "u1", REQUEST))] == ["a1", "a2", "u1"]
     assert [k for _, k, _ in erase_devices(("erase", "u1", REQUEST))] == ["a1", "a2"]
     consent = ("consent", "u1", {"user_id": "u1"})

@@ -13,8 +13,10 @@ lateness bound, gives the same triggers as the pure ``udfs.replay`` driver.
 
 Everything leaves as one stream of routed rows (``udfs.operators.rows.routed``): the clean
 event (encoded the moment it arrives, whatever the mode), dead letters passed on from the
-earlier stages, triggers and erasure confirmations. Redis writes are batched per subtask and
-flushed in one pipelined round trip (by size or at most ``flush_ms`` later).
+earlier stages and triggers. Each erased key acknowledges on the side output ``ERASURE_ACKS``
+(``udfs.operators.erasure`` confirms a request once all its keys have). Redis writes are
+batched per subtask and flushed in one pipelined round trip (by size or at most ``flush_ms``
+later; at once for an erased key).
 """
 from __future__ import annotations
 
@@ -28,10 +30,11 @@ from pyflink.datastream.state import MapStateDescriptor, ValueStateDescriptor
 
 from udfs.cache import CacheBatch, CacheConfig
 from udfs.clean import encode_clean, encode_record
-from udfs.controls import erasure_confirmation
 from udfs.counters import batched
 from udfs.engine_config import EngineConfig
+from udfs.erasure_acks import ack
 from udfs.event_time import record_time
+from udfs.operators.erasure import ERASURE_ACKS
 from udfs.operators.ingest import now_ms
 from udfs.operators.rows import routed
 from udfs.scoring import NullScorer, SessionScorer
@@ -126,21 +129,20 @@ class EngineFunction(KeyedProcessFunction):
             decision = self.engine.erase(current, key, payload["requested_at"])
         if decision is not None:
             yield from self._apply(key, decision, ctx)
-        if kind == "erase" and key == payload["user_id"]:
-            yield routed("erased", key, self._confirm(payload))
+        if kind == "erase":
+            yield ERASURE_ACKS, ack(payload, key, self._cache_wiped(payload), now_ms())
 
-    def _confirm(self, request: dict[str, Any]) -> bytes:
-        """The erasure confirmation, once the pending cache deletes reached Redis: this user's
-        and its devices' (their erasure records come first, ``udfs.controls.fan_out_erasure``;
-        at parallelism above 1 a device on another subtask may still be on its way). It names
-        ``redis`` only when the deletes succeeded; else the keys live until their TTL ends."""
-        stores = ["flink_state", "timers"]
-        if self.redis is not None and self._flush():
-            stores.append("redis")
-        elif self.redis is not None:
-            log.error("erasure %s: Redis keys not deleted; they expire within %d s (their TTL)",
-                      request["request_id"], self.cache_cfg.ttl_s)
-        return erasure_confirmation(request, stores, now_ms())
+    def _cache_wiped(self, request: dict[str, Any]) -> bool:
+        """Flush the pending writes now, this key's cache deletes among them: True when they
+        reached Redis. Otherwise the keys live until their TTL ends, and the confirmation
+        (``udfs.erasure_acks``) leaves Redis out of the stores wiped."""
+        if self.redis is None:
+            return False
+        if self._flush():
+            return True
+        log.error("erasure %s: Redis keys not deleted; they expire within %d s (their TTL)",
+                  request["request_id"], self.cache_cfg.ttl_s)
+        return False
 
     def on_timer(self, timestamp: int, ctx: KeyedProcessFunction.OnTimerContext) -> Iterator[Any]:
         if ctx.time_domain() == TimeDomain.PROCESSING_TIME:
