@@ -94,7 +94,7 @@ def build(env: StreamExecutionEnvironment, cfg: JobConfig, source: DataStream, s
     routed = (keyed(identity, single).process(engine, output_type=ROUTED_OUT)
               .name("triggers").uid("engine"))  # Row(t: route, k, v)
     acks = routed.get_side_output(ERASURE_ACKS)  # ("ack", request id, ack): one per erased key
-    confirmed = (keyed(acks, single).process(ErasureJoinFunction(), output_type=ROUTED_OUT)
+    confirmed = (keyed(acks, single).process(ErasureJoinFunction(st.engine.erasure_overdue_ms), output_type=ROUTED_OUT)
                  .name("erasure-confirm").uid("erasure-confirm"))  # Row("erased", user, confirmation)
     outputs = Outputs(routed=routed.union(confirmed))
     sink(outputs)

@@ -71,10 +71,13 @@ class EngineConfig:
     max_visits: int = env_field(32, "Session starts kept for the 7-day visit count (it saturates there).")
     max_bought: int = env_field(20, "Recently bought products kept (excluded from recommendations).")
     max_offers: int = env_field(8, "Categories remembered as already offered.")
+    erasure_overdue_ms: int = env_field(
+        10 * MINUTE_MS, "An erasure whose keys have not all been erased this long after its first one (wall "
+        "clock) is logged as overdue, again at each such interval, until it is confirmed.")
 
     def __post_init__(self) -> None:
         for name in ("session_gap_ms", "abandon_window_ms", "browse_window_ms", "frequency_window_ms",
-                     "affinity_half_life_ms", "browse_views", "max_steps", "affinity_top_k"):
+                     "affinity_half_life_ms", "browse_views", "max_steps", "affinity_top_k", "erasure_overdue_ms"):
             if getattr(self, name) <= 0:
                 raise ValueError(f"{TRIGGERS_ENV_PREFIX}_{name.upper()} must be positive")
         if not 0.0 <= self.holdout_pct <= 100.0:

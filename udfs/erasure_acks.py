@@ -35,15 +35,29 @@ class Pending:
     request: dict[str, Any]
     acked: set[str] = field(default_factory=set)
     redis_wiped: bool = True
+    first_at: int = 0
     last_at: int = 0
 
     def add(self, one: Ack) -> None:
+        at = int(one["at"])
         self.acked.add(str(one["key"]))
         self.redis_wiped = self.redis_wiped and bool(one["redis"])
-        self.last_at = max(self.last_at, int(one["at"]))
+        self.first_at = min(self.first_at, at) if self.first_at else at
+        self.last_at = max(self.last_at, at)
 
     def complete(self) -> bool:
-        return expected_keys(self.request) <= self.acked
+        return not self.missing()
+
+    def missing(self) -> set[str]:
+        """The keys of the request not erased yet."""
+        return expected_keys(self.request) - self.acked
+
+    def overdue(self, waited_ms: int) -> str:
+        """What an operator needs to know of a request still incomplete after ``waited_ms``."""
+        expected = expected_keys(self.request)
+        return (f"erasure {self.request['request_id']} overdue: {len(expected) - len(self.missing())} of "
+                f"{len(expected)} keys erased {waited_ms // 1000} s after the first; still waiting for "
+                f"{', '.join(sorted(self.missing()))}")
 
     def confirmation(self) -> bytes:
         """Stores wiped: Flink state and timers always; Redis only if every key's deletes reached it."""

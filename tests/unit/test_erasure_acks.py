@@ -44,3 +44,13 @@ def test_a_user_named_among_its_devices_and_a_request_without_devices() -> None:
     assert expected_keys({**REQUEST, "anonymous_ids": ["u1"]}) == {"u1"}
     done = fold([("u1", True, 9)], {**REQUEST, "anonymous_ids": []})[0]
     assert done is not None and done["anonymous_ids"] == [] and done["completed_at"] == 9
+
+
+def test_an_incomplete_request_names_the_keys_it_still_waits_for() -> None:
+    pending: Pending | None = None
+    for key, at in (("a2", 5_000), ("u1", 2_000)):
+        pending, done = add_ack(pending, ack(REQUEST, key, True, at)[2])
+        assert done is None
+    assert pending is not None and pending.missing() == {"a1"} and pending.first_at == 2_000
+    expected = "erasure r1 overdue: 2 of 3 keys erased 600 s after the first; still waiting for a1"
+    assert pending.overdue(600_000) == expected
