@@ -7,7 +7,7 @@ topic. ``erase_devices`` / ``fan_out_erasure`` route an erasure to every key tha
 """
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 from udfs.avro_codec import DecodeError, registry
@@ -21,6 +21,12 @@ def decode_control(kind: str, raw: bytes) -> dict[str, Any] | Problem:
         return registry().decode(raw, SCHEMAS[kind])
     except DecodeError as err:
         return Problem(err.reason, f"{kind} record: {err.detail}", "decode")
+
+
+def erased_ids(user_id: Any, devices: Iterable[Any] = ()) -> set[str]:
+    """The ids an erasure covers (its user and devices), non-empty, as text: what the job erases,
+    and what the delivery services and the storefront cut off."""
+    return {str(i) for i in (user_id, *devices) if i}
 
 
 def erase_devices(value: tuple) -> Iterator[tuple]:

@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from udfs.controls import erasure_confirmation
+from udfs.controls import erased_ids, erasure_confirmation
 
 Ack = dict[str, Any]  # {"request": the erasure request, "key": str, "redis": bool, "at": epoch ms}
 
@@ -25,7 +25,7 @@ def ack(request: dict[str, Any], key: str, redis_wiped: bool, at_ms: int) -> tup
 
 def expected_keys(request: dict[str, Any]) -> set[str]:
     """Every key the request erases: its user and its devices."""
-    return {str(request["user_id"]), *(str(a) for a in request.get("anonymous_ids") or ())}
+    return erased_ids(request["user_id"], request.get("anonymous_ids") or ())
 
 
 @dataclass

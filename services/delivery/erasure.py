@@ -23,9 +23,11 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
+
+from udfs.controls import erased_ids
 
 log = logging.getLogger(__name__)
 CUTOFF = "cutoff"  # the one member of an id's sorted set; its score is the cut-off
@@ -79,7 +81,7 @@ class Erasures:
 
     def on_request(self, request: dict[str, Any], now_ms: int) -> Purged:
         """An erasure request: cut its ids off now, remember them for the confirmation, purge."""
-        ids = _ids(request.get("user_id"), request.get("anonymous_ids") or ())
+        ids = erased_ids(request.get("user_id"), request.get("anonymous_ids") or ())
         self._client.set(request_key(self._prefix, request["request_id"]), json.dumps(sorted(ids)), ex=self._ttl_s)
         return self._cut_and_purge(request["request_id"], ids, now_ms)
 
@@ -88,7 +90,7 @@ class Erasures:
         key = request_key(self._prefix, done["request_id"])
         raw = self._client.get(key)
         bridged = json.loads(raw) if raw is not None else []
-        ids = _ids(done.get("user_id"), [*bridged, *(done.get("anonymous_ids") or ())])
+        ids = erased_ids(done.get("user_id"), [*bridged, *(done.get("anonymous_ids") or ())])
         purged = self._cut_and_purge(done["request_id"], ids, int(done["completed_at"]))
         self._client.delete(key)
         return purged
@@ -112,6 +114,3 @@ class Erasures:
         pipe.expire(key, self._ttl_s)
         pipe.execute()
 
-
-def _ids(user_id: Any, others: Iterable[Any]) -> set[str]:
-    return {str(i) for i in (user_id, *others) if i}

@@ -24,12 +24,14 @@ from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
+from udfs.controls import erased_ids
+
 Record = Mapping[str, Any]
 
 
 def ids_of(user_id: Any, others: Iterable[Any]) -> tuple[str, ...]:
-    """The distinct non-empty ids of a request or confirmation, in a stable order."""
-    return tuple(sorted({str(i) for i in (user_id, *others) if i}))
+    """The ids an erasure covers (``udfs.controls.erased_ids``), in a stable order."""
+    return tuple(sorted(erased_ids(user_id, others)))
 
 
 class Cutoffs:
