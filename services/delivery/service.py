@@ -57,9 +57,15 @@ def _delivery(cfg: DeliveryConfig, client: Any, channel: str, types: tuple[str, 
 METADATA_MAX_AGE_MS = 10_000
 
 
+def schemas(cfg: DeliveryConfig) -> dict[str, str]:
+    """What a delivery service reads (the triggers, the erasure requests and their confirmations):
+    topic -> the schema its records are decoded with."""
+    return {cfg.topic: "trigger", cfg.erasure_topic: "erasure_request", cfg.erasure_done_topic: "erasure_confirmation"}
+
+
 def topics(cfg: DeliveryConfig) -> list[str]:
-    """What a delivery service reads: the triggers, the erasure requests and their confirmations."""
-    return [cfg.topic, cfg.erasure_topic, cfg.erasure_done_topic]
+    """The topics of ``schemas(cfg)``, triggers first."""
+    return list(schemas(cfg))
 
 
 def make_consumer(cfg: DeliveryConfig, channel: str, stop: threading.Event | None = None) -> Any:
@@ -103,11 +109,6 @@ def undecodable(record: Any, channel: str, reason: str) -> Outcome:
     where = f"{record.topic}/{record.partition}/{record.offset}"
     return Outcome(trigger_id=where, channel=channel, user_id="", trigger_type="", outcome="failed",
                    detail=f"undecodable: {reason}", attempts=0, at_ms=now_ms())
-
-
-def schemas(cfg: DeliveryConfig) -> dict[str, str]:
-    """Topic -> the schema its records are decoded with."""
-    return {cfg.topic: "trigger", cfg.erasure_topic: "erasure_request", cfg.erasure_done_topic: "erasure_confirmation"}
 
 
 def handle_record(record: Any, delivery: Delivery, journal: Journal,

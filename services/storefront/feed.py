@@ -39,7 +39,7 @@ def make_consumer(cfg: StorefrontConfig) -> Any:
                          fetch_max_wait_ms=100, request_timeout_ms=30_000)
 
 
-def decode(value: bytes, schema: str = "trigger") -> dict[str, Any] | None:
+def decode(value: bytes, schema: str) -> dict[str, Any] | None:
     try:
         return registry().decode(value, schema)
     except Exception as exc:  # fastavro raises several types; a bad record must not stop the feed
