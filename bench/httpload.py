@@ -49,15 +49,18 @@ class Conn(asyncio.Protocol):
         buf, pos = self.buf + data, 0
         while self.waiting and (answer := _answer(buf, pos)) is not None:
             status, pos = answer
-            due, sent = self.waiting.popleft()
-            self.out.append(((time.perf_counter() - due) * 1000, (sent - due) * 1000, status))
+            self._finish(status)
         self.buf = buf[pos:]  # one copy per read, however many answers it held
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.transport = None
         while self.waiting:
-            due, sent = self.waiting.popleft()
-            self.out.append(((time.perf_counter() - due) * 1000, (sent - due) * 1000, 0))
+            self._finish(0)
+
+    def _finish(self, status: int) -> None:
+        """Record the oldest request in flight as answered now with ``status``."""
+        due, sent = self.waiting.popleft()
+        self.out.append(((time.perf_counter() - due) * 1000, (sent - due) * 1000, status))
 
 
 def _answer(buf: bytes, pos: int = 0) -> tuple[int, int] | None:
@@ -88,10 +91,9 @@ async def load(prefix: str, users: int, rate: float, seconds: float, connections
         delay = due - time.perf_counter()
         if delay > 0:
             await asyncio.sleep(delay)
-        open_ = [c for c in pool if c.transport is not None]
-        if not open_:
+        conn = min(pool, key=lambda c: len(c.waiting) if c.transport is not None else sys.maxsize)
+        if conn.transport is None:
             raise ConnectionError(f"the server closed all {connections} connections")
-        conn = min(open_, key=lambda c: len(c.waiting))
         conn.send(b"GET " + requests[i % users], due)
     deadline = time.perf_counter() + 30.0  # answers still missing then count as errors
     while len(results) < n and time.perf_counter() < deadline:
